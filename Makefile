@@ -1,0 +1,51 @@
+# dma-buf P2P for VFIO and iommufd on Linux 6.12: the one entry point.
+# FLAVOR=debug (KASAN, lockdep, kmemleak, UBSAN; the default) or FLAVOR=fast.
+
+FLAVOR ?= debug
+export FLAVOR
+S := scripts
+
+.PHONY: help setup tree kernel tests demo check lint run series rig-selftest clean distclean
+
+help: ## List the targets
+	@echo "Targets (FLAVOR=$(FLAVOR); set FLAVOR=fast for a kernel without debug checkers):"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+setup: ## Install host packages and enable bookworm-backports
+	@$(S)/setup-host.sh
+
+tree: setup ## Unpack the base kernel, apply patches/, copy the overlay (work/linux)
+	@$(S)/prepare-tree.sh
+
+kernel: setup ## Build the kernel out of tree (work/build-$FLAVOR)
+	@$(S)/build-kernel.sh
+
+tests: kernel ## Build the selftests (base iommu and ours) as static binaries
+	@$(S)/build-tests.sh
+
+demo: tests ## Boot the VM and show the feature: devices, IOMMU groups, vfio, P2P
+	@$(S)/vm.sh --profile vtd --name demo --timeout 600 --script $(S)/guest/demo.sh \
+		--files "$(wildcard work/build-$(FLAVOR)/kselftest/p2p/*)"
+
+check: ## Run every test (lint, rig, base iommufd, p2p); ends with "N passed, N failed, N skipped"
+	@$(S)/run-tests.sh
+
+lint: ## checkpatch --strict and kernel-doc on our files and patches
+	@$(S)/lint.sh
+
+rig-selftest: ## Test the console-log parser (failures and kernel reports fail a run)
+	@python3 $(S)/test-parse-log.py
+
+run: kernel ## Run CMD='...' in the VM with FILES='paths' in /opt/bin; prints output and status
+	@test -n "$(CMD)" || { echo "usage: make run CMD='command' [FILES='path ...'] [PROFILE=vtd|novtd]"; exit 2; }
+	@$(S)/vm.sh --profile $(or $(PROFILE),vtd) --name run --timeout $(or $(TIMEOUT),600) \
+		--cmd "$$CMD" --files "$$FILES"
+
+series: tree ## Write the work as a git format-patch series against the base into out/, and prove it applies
+	@$(S)/series.sh
+
+clean: ## Remove build directories (keeps the unpacked tree and caches)
+	rm -rf work/build-* work/vm work/logs work/results out
+
+distclean: ## Remove everything the rig made in this checkout
+	rm -rf work out

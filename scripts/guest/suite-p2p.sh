@@ -1,0 +1,7 @@
+# Guest suite: our P2P selftests, with the rig's devices bound to vfio-pci.
+. /opt/lib.sh
+hugepages 256
+for d in 0000:00:01.0 0000:00:02.0 0000:00:03.0 0000:00:04.0; do vfio_bind $d; done
+for t in /opt/bin/*; do
+	run_tap "p2p/${t##*/}" "$t"
+done

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Export the work as a git format-patch series against the base (out/), then prove it applies with git am.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+out=$ROOT/out
+wt=$WORK/series-tree
+check=$WORK/series-check
+rm -rf "$out" && mkdir -p "$out"
+for d in "$wt" "$check"; do
+	git -C "$TREE" worktree remove --force "$d" >/dev/null 2>&1 || rm -rf "$d"
+done
+git -C "$TREE" worktree prune
+git -C "$TREE" worktree add -q --detach "$wt" base
+cd "$wt"
+
+shopt -s nullglob
+for p in "$ROOT"/patches/*.patch; do
+	git am -q "$p" || die "patch $(basename "$p") does not apply to the base"
+done
+
+# One commit per overlay area; every overlay file must belong to an area.
+cd "$ROOT"
+files=$(git ls-files --cached --others --exclude-standard -- $OVERLAY_DIRS)
+covered=""
+while read -r area msg; do
+	case "$area" in '#'* | '') continue ;; esac
+	mine=$(printf '%s\n' $files | grep -E "^$area(/|$)" || true)
+	[ -n "$mine" ] || continue
+	[ -f "series/$msg" ] || die "no commit message series/$msg for overlay area $area"
+	for f in $mine; do
+		mkdir -p "$wt/$(dirname "$f")"
+		cp -p "$f" "$wt/$f"
+	done
+	(cd "$wt" && git add -f $mine && git commit -q -s -F "$ROOT/series/$msg")
+	covered="$covered $(echo $mine)"
+done < series/areas
+for f in $files; do
+	case " $covered " in *" $f "*) ;; *) die "overlay file $f is in no area of series/areas" ;; esac
+done
+
+cd "$wt"
+git format-patch -q -o "$out" base..HEAD
+n=$(ls "$out"/*.patch 2>/dev/null | wc -l)
+
+# Proof: the series applies with git am on a clean base and gives the same tree.
+git -C "$TREE" worktree add -q --detach "$check" base
+(cd "$check" && git am -q "$out"/*.patch) || die "the series does not apply to a clean base"
+[ "$(git -C "$check" rev-parse 'HEAD^{tree}')" = "$(git -C "$wt" rev-parse 'HEAD^{tree}')" ] ||
+	die "the applied series differs from the work tree"
+git -C "$TREE" worktree remove --force "$check"
+git -C "$TREE" worktree remove --force "$wt"
+say "series: $n patch(es) in out/, applied with git am to a clean $(base_version): OK"
+ls "$out"

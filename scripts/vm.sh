@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Boot the built kernel in a QEMU q35 VM with test devices, run a guest script, check the console log.
+#
+# vm.sh [--profile vtd|novtd] [--name NAME] [--timeout SECS] [--files "PATHS"]
+#       [--script FILE | --cmd "COMMAND"] [--append "KERNEL ARGS"] [--results FILE]
+# Files land in the guest under /opt/bin (executables) or /opt (others); the
+# script runs as /opt/run.sh. Exit status: the guest's, or 1 on any kernel
+# problem (oops, WARN, BUG, KASAN, UBSAN, lockdep, leak) or a missing result.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+profile=vtd name=run timeout=600 files="" script="" cmd="" append="" results=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--profile) profile=$2; shift 2 ;;
+	--name) name=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--files) files="$files $2"; shift 2 ;;
+	--script) script=$2; shift 2 ;;
+	--cmd) cmd=$2; shift 2 ;;
+	--append) append="$append $2"; shift 2 ;;
+	--results) results=$2; shift 2 ;;
+	*) die "vm.sh: unknown argument $1" ;;
+	esac
+done
+
+kernel=$BUILD/arch/x86/boot/bzImage
+[ -f "$kernel" ] || die "no kernel at $kernel: run 'make kernel' first"
+command -v qemu-system-x86_64 >/dev/null || "$ROOT/scripts/setup-host.sh"
+
+run=$WORK/vm/$name
+rm -rf "$run"
+mkdir -p "$run/root/bin" "$run/root/opt/bin" "$LOGS"
+
+# --- initramfs: busybox, our init, helpers, the user's files and script ---
+cp /bin/busybox "$run/root/bin/busybox"
+cp "$ROOT/scripts/guest/init" "$run/root/init"
+cp "$ROOT/scripts/guest/lib.sh" "$run/root/opt/lib.sh"
+for f in $files; do
+	[ -e "$f" ] || die "--files: $f does not exist"
+	if [ -x "$f" ] && [ ! -d "$f" ]; then cp "$f" "$run/root/opt/bin/"; else cp -r "$f" "$run/root/opt/"; fi
+done
+if [ -n "$script" ]; then cp "$script" "$run/root/opt/run.sh"; else printf '%s\n' "$cmd" > "$run/root/opt/run.sh"; fi
+chmod +x "$run/root/init"
+(cd "$run/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$run/initramfs.cpio.gz"
+
+# --- devices ---
+shm=/dev/shm/p2p-$name-$$
+small_size=16M large_size=${P2P_LARGE_BAR:-8G}
+truncate -s 0 "$shm-small" "$shm-large"
+truncate -s "$small_size" "$shm-small"
+truncate -s "$large_size" "$shm-large"
+cleanup() { rm -f "$shm-small" "$shm-large"; }
+trap cleanup EXIT
+
+accel=tcg
+if [ "${P2P_ACCEL:-auto}" = kvm ] || { [ "${P2P_ACCEL:-auto}" = auto ] && [ -w /dev/kvm ] &&
+	grep -qwE 'vmx|svm' /proc/cpuinfo && ! grep -q '^kvm_pvm ' /proc/modules 2>/dev/null; }; then
+	accel=kvm
+fi
+
+qemu=(qemu-system-x86_64 -machine q35 -accel "$accel" -cpu max -smp 2 -m "${P2P_VM_MEM:-3G}"
+	-nodefaults -display none -no-reboot -serial stdio -monitor none
+	-kernel "$kernel" -initrd "$run/initramfs.cpio.gz")
+cmdline="console=ttyS0 panic=-1 oops=panic loglevel=7 $append"
+if [ "$profile" = vtd ]; then
+	qemu+=(-device intel-iommu,intremap=on,caching-mode=on,aw-bits=48)
+	cmdline="$cmdline intel_iommu=on"
+elif [ "$profile" != novtd ]; then
+	die "unknown --profile $profile (vtd or novtd)"
+fi
+qemu+=(-device edu,addr=01.0,dma_mask=0xffffffffffffffff
+	-object memory-backend-file,id=shm0,size=$small_size,share=on,mem-path=$shm-small
+	-device ivshmem-plain,memdev=shm0,addr=02.0
+	-device edu,addr=03.0,dma_mask=0xffffffffffffffff
+	-object memory-backend-file,id=shm1,size=$large_size,share=on,mem-path=$shm-large
+	-device ivshmem-plain,memdev=shm1,addr=04.0)
+
+say "vm '$name': base $(base_version), flavor $FLAVOR, accel $accel, profile $profile"
+say "  devices: 00:01.0 edu, 00:02.0 ivshmem $small_size, 00:03.0 edu, 00:04.0 ivshmem $large_size$([ "$profile" = vtd ] && echo ', intel-iommu (caching-mode)')"
+log=$LOGS/$name.log
+t0=$(date +%s.%N)
+set +e
+timeout -k 10 "$timeout" "${qemu[@]}" -append "$cmdline" < /dev/null 2>&1 | tr -d '\r' > "$log"
+qrc=${PIPESTATUS[0]}
+set -e
+secs=$(echo "$(date +%s.%N) - $t0" | bc)
+say "vm '$name' finished in ${secs%.*}.$(echo "$secs" | cut -d. -f2 | cut -c1) s (qemu status $qrc), log: $log"
+[ "$qrc" -eq 124 ] && echo "[rig] ERROR: vm '$name' timed out after $timeout s" >&2
+
+args=(--log "$log" --shm "small=$shm-small" --shm "large=$shm-large")
+[ -n "$results" ] && args+=(--results "$results")
+[ "${P2P_QUIET:-0}" = 1 ] || args+=(--echo)
+python3 "$ROOT/scripts/parse-log.py" "${args[@]}"

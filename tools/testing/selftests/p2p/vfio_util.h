@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the P2P selftests: open vfio-pci devices (type1 group/container
+ * or iommufd cdev), reach their config space and BARs, and drive QEMU's edu
+ * DMA engine (docs/specs/edu.txt).
+ */
+#ifndef __P2P_VFIO_UTIL_H
+#define __P2P_VFIO_UTIL_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+
+/* Guest PCI addresses of the rig's devices (scripts/vm.sh). */
+#define P2P_EDU0	"0000:00:01.0"
+#define P2P_IVSHMEM0	"0000:00:02.0"
+#define P2P_EDU1	"0000:00:03.0"
+#define P2P_IVSHMEM1	"0000:00:04.0"
+
+/* edu registers and its internal DMA buffer address. */
+#define EDU_ID		0x00
+#define EDU_DMA_SRC	0x80
+#define EDU_DMA_DST	0x88
+#define EDU_DMA_CNT	0x90
+#define EDU_DMA_CMD	0x98
+#define EDU_CMD_START	0x1
+#define EDU_CMD_TO_RAM	0x2
+#define EDU_BUF		0x40000
+#define EDU_BUF_SIZE	4096
+
+struct p2p_dev {
+	int fd;			/* vfio device fd */
+	struct vfio_region_info cfg;
+	void *bar[VFIO_PCI_NUM_REGIONS];
+	size_t bar_size[VFIO_PCI_NUM_REGIONS];
+};
+
+/* Device is present in the guest and bound to vfio-pci. */
+static inline bool p2p_dev_present(const char *bdf)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = 0;
+	return !strcmp(basename(link), "vfio-pci");
+}
+
+static inline int p2p_iommu_group(const char *bdf)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -1;
+	link[n] = 0;
+	return atoi(basename(link));
+}
+
+/* Open /dev/vfio/devices/vfioN for the device (iommufd cdev path). */
+static inline int p2p_open_cdev(const char *bdf)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int fd = -1;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "vfio", 4))
+			continue;
+		snprintf(path, sizeof(path), "/dev/vfio/devices/%s", de->d_name);
+		fd = open(path, O_RDWR);
+		break;
+	}
+	closedir(d);
+	return fd;
+}
+
+static inline int p2p_dev_setup(struct p2p_dev *dev, int fd)
+{
+	memset(dev, 0, sizeof(*dev));
+	dev->fd = fd;
+	dev->cfg.argsz = sizeof(dev->cfg);
+	dev->cfg.index = VFIO_PCI_CONFIG_REGION_INDEX;
+	return ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &dev->cfg);
+}
+
+static inline void p2p_dev_close(struct p2p_dev *dev)
+{
+	int i;
+
+	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++)
+		if (dev->bar[i])
+			munmap(dev->bar[i], dev->bar_size[i]);
+	if (dev->fd >= 0)
+		close(dev->fd);
+	dev->fd = -1;
+}
+
+static inline int p2p_cfg_read16(struct p2p_dev *dev, int off, uint16_t *val)
+{
+	return pread(dev->fd, val, 2, dev->cfg.offset + off) == 2 ? 0 : -1;
+}
+
+static inline int p2p_cfg_write16(struct p2p_dev *dev, int off, uint16_t val)
+{
+	return pwrite(dev->fd, &val, 2, dev->cfg.offset + off) == 2 ? 0 : -1;
+}
+
+/* Set (or clear) bits in PCI_COMMAND. */
+static inline int p2p_cmd_bits(struct p2p_dev *dev, uint16_t set, uint16_t clear)
+{
+	uint16_t cmd;
+
+	if (p2p_cfg_read16(dev, PCI_COMMAND, &cmd))
+		return -1;
+	cmd = (cmd | set) & ~clear;
+	return p2p_cfg_write16(dev, PCI_COMMAND, cmd);
+}
+
+/* mmap a BAR of the device; returns NULL on failure. */
+static inline void *p2p_map_bar(struct p2p_dev *dev, int bar)
+{
+	struct vfio_region_info info = { .argsz = sizeof(info), .index = bar };
+	void *p;
+
+	if (dev->bar[bar])
+		return dev->bar[bar];
+	if (ioctl(dev->fd, VFIO_DEVICE_GET_REGION_INFO, &info))
+		return NULL;
+	if (!(info.flags & VFIO_REGION_INFO_FLAG_MMAP) || !info.size)
+		return NULL;
+	p = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED, dev->fd,
+		 info.offset);
+	if (p == MAP_FAILED)
+		return NULL;
+	dev->bar[bar] = p;
+	dev->bar_size[bar] = info.size;
+	return p;
+}
+
+/* MMIO accessors: relaxed atomics are never merged or elided by the compiler. */
+static inline uint64_t mmio_read64(void *base, unsigned int off)
+{
+	return __atomic_load_n((uint64_t *)((char *)base + off), __ATOMIC_RELAXED);
+}
+
+static inline void mmio_write64(void *base, unsigned int off, uint64_t val)
+{
+	__atomic_store_n((uint64_t *)((char *)base + off), val, __ATOMIC_RELAXED);
+}
+
+static inline uint32_t mmio_read32(void *base, unsigned int off)
+{
+	return __atomic_load_n((uint32_t *)((char *)base + off), __ATOMIC_RELAXED);
+}
+
+static inline uint8_t mmio_read8(void *base, unsigned int off)
+{
+	return __atomic_load_n((uint8_t *)base + off, __ATOMIC_RELAXED);
+}
+
+/* Copy out of a BAR byte by byte (the CPU view of device memory). */
+static inline void mmio_copy_from(void *dst, void *base, unsigned int off, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		((uint8_t *)dst)[i] = mmio_read8(base, off + i);
+}
+
+/*
+ * One edu DMA of @len bytes between bus address @iova and the device buffer
+ * at @buf_off. @to_iova selects the direction. Returns 0 when the engine
+ * finished (whether or not the IOMMU let the transfer through), -1 on a
+ * timeout.
+ */
+static inline int edu_dma(struct p2p_dev *edu, uint64_t iova, unsigned int buf_off,
+			  uint32_t len, bool to_iova)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	int i;
+
+	void *regs = edu->bar[0];
+
+	mmio_write64(regs, EDU_DMA_SRC, to_iova ? EDU_BUF + buf_off : iova);
+	mmio_write64(regs, EDU_DMA_DST, to_iova ? iova : EDU_BUF + buf_off);
+	mmio_write64(regs, EDU_DMA_CNT, len);
+	mmio_write64(regs, EDU_DMA_CMD, EDU_CMD_START | (to_iova ? EDU_CMD_TO_RAM : 0));
+	for (i = 0; i < 2000; i++) {
+		if (!(mmio_read64(regs, EDU_DMA_CMD) & EDU_CMD_START))
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+/* Ask the host runner to check bytes in a device's backing file after the run. */
+static inline void p2p_host_expect(const char *shm, uint64_t off, const void *data,
+				   size_t len, const char *name)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	printf("P2P-HOST-EXPECT %s %llx ", shm, (unsigned long long)off);
+	for (i = 0; i < len; i++)
+		printf("%02x", p[i]);
+	printf(" %s\n", name);
+	fflush(stdout);
+}
+
+#endif /* __P2P_VFIO_UTIL_H */
