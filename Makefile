@@ -5,7 +5,7 @@ FLAVOR ?= debug
 export FLAVOR
 S := scripts
 
-.PHONY: help setup tree kernel tests demo check lint run series rig-selftest clean distclean
+.PHONY: help setup tree kernel tests demo check lint run bench series rig-selftest clean distclean
 
 help: ## List the targets
 	@echo "Targets (FLAVOR=$(FLAVOR); set FLAVOR=fast for a kernel without debug checkers):"
@@ -37,9 +37,12 @@ rig-selftest: ## Test the console-log parser (failures and kernel reports fail a
 	@python3 $(S)/test-parse-log.py
 
 run: kernel ## Run CMD='...' in the VM with FILES='paths' in /opt/bin; prints output and status
-	@test -n "$(CMD)" || { echo "usage: make run CMD='command' [FILES='path ...'] [PROFILE=vtd|novtd]"; exit 2; }
+	@test -n "$$CMD" || { echo "usage: make run CMD='command' [FILES='path ...'] [PROFILE=vtd|novtd]"; exit 2; }
 	@$(S)/vm.sh --profile $(or $(PROFILE),vtd) --name run --timeout $(or $(TIMEOUT),600) \
 		--cmd "$$CMD" --files "$$FILES"
+
+bench: ## Benchmarks on the fast kernel (MAP_FILE vs IOAS_MAP pinning); prints a table, writes work/bench/*.csv
+	@$(S)/bench.sh
 
 series: tree ## Write the work as a git format-patch series against the base into out/, and prove it applies
 	@$(S)/series.sh

@@ -26,13 +26,22 @@ step rig-selftest python3 "$ROOT/scripts/test-parse-log.py" > "$results/rig-self
 cat "$results/rig-selftest.txt"
 if step kernel "$ROOT/scripts/build-kernel.sh" && step selftests-build "$ROOT/scripts/build-tests.sh"; then
 	ks=$BUILD/kselftest
-	P2P_QUIET=1 step vm-iommu "$ROOT/scripts/vm.sh" --profile novtd --name iommu --timeout 1500 \
-		--script "$ROOT/scripts/guest/suite-iommu.sh" --files "$ks/iommu/iommufd $ks/iommu/iommufd_fail_nth" \
-		--files "$ROOT/scripts/guest/iommu-known-skips" --results "$results/vm-iommu.json"
-	P2P_QUIET=1 step vm-p2p "$ROOT/scripts/vm.sh" --profile vtd --name p2p --timeout 900 \
-		--script "$ROOT/scripts/guest/suite-p2p.sh" --files "$(ls "$ks"/p2p/* | tr '\n' ' ')" \
-		--results "$results/vm-p2p.json"
+	mocklist=$(grep -v '^#' "$ROOT/scripts/guest/mock-tests")
+	mock="" devices=""
+	for f in "$ks"/p2p/*; do
+		case "${f##*/}" in bench_*) continue ;; esac
+		if grep -qxF "${f##*/}" <<<"$mocklist"; then mock="$mock $f"; else devices="$devices $f"; fi
+	done
+	P2P_QUIET=1 step vm-mock "$ROOT/scripts/vm.sh" --profile novtd --name mock --timeout 1800 \
+		--script "$ROOT/scripts/guest/suite-mock.sh" --files "$ks/iommu/iommufd $ks/iommu/iommufd_fail_nth $mock" \
+		--known-skips "$ROOT/scripts/guest/iommu-known-skips" --results "$results/vm-mock.json" \
+		--append "hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=256"
+	P2P_QUIET=1 step vm-devices "$ROOT/scripts/vm.sh" --profile vtd --name devices --timeout 900 \
+		--script "$ROOT/scripts/guest/suite-devices.sh" --files "$devices" \
+		--results "$results/vm-devices.json"
 fi
+step series "$ROOT/scripts/series.sh" > "$results/series.txt" 2>&1
+tail -n 1 "$results/series.txt"
 timing total $(($(date +%s) - t_start))
 say "base kernel: $(base_version), flavor $FLAVOR"
 python3 "$ROOT/scripts/summary.py" "$results"

@@ -12,29 +12,44 @@ for d in "$wt" "$check"; do
 done
 git -C "$TREE" worktree prune
 git -C "$TREE" worktree add -q --detach "$wt" base
-cd "$wt"
 
 shopt -s nullglob
-for p in "$ROOT"/patches/*.patch; do
-	git am -q "$p" || die "patch $(basename "$p") does not apply to the base"
-done
-
-# One commit per overlay area; every overlay file must belong to an area.
 cd "$ROOT"
 files=$(git ls-files --cached --others --exclude-standard -- $OVERLAY_DIRS)
 covered=""
-while read -r area msg; do
-	case "$area" in '#'* | '') continue ;; esac
+
+# commit_area AREA MSG: one commit with the overlay files under AREA.
+commit_area() {
+	local area=$1 msg=$2 mine f
 	mine=$(printf '%s\n' $files | grep -E "^$area(/|$)" || true)
-	[ -n "$mine" ] || continue
-	[ -f "series/$msg" ] || die "no commit message series/$msg for overlay area $area"
+	[ -n "$mine" ] || return 0
+	[ -f "$ROOT/series/$msg" ] || die "no commit message series/$msg for overlay area $area"
 	for f in $mine; do
 		mkdir -p "$wt/$(dirname "$f")"
-		cp -p "$f" "$wt/$f"
+		cp -p "$ROOT/$f" "$wt/$f"
 	done
 	(cd "$wt" && git add -f $mine && git commit -q -s -F "$ROOT/series/$msg")
 	covered="$covered $(echo $mine)"
-done < series/areas
+}
+
+# areas_after N: commit the areas that series/areas places after patch N
+# ("-" = after all patches), in file order.
+areas_after() {
+	local area msg after
+	while read -r area msg after; do
+		case "$area" in '#'* | '') continue ;; esac
+		if [ "${after:--}" = "$1" ]; then commit_area "$area" "$msg"; fi
+	done < "$ROOT/series/areas"
+}
+
+# Patches in order, each overlay area right after the patch it needs, so
+# that every commit of the series builds.
+for p in "$ROOT"/patches/*.patch; do
+	(cd "$wt" && git am -q "$p") || die "patch $(basename "$p") does not apply to the base"
+	n=$(basename "$p" | cut -c1-4)
+	areas_after "$n"
+done
+areas_after -
 for f in $files; do
 	case " $covered " in *" $f "*) ;; *) die "overlay file $f is in no area of series/areas" ;; esac
 done

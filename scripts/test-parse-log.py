@@ -115,6 +115,14 @@ def _():
     assert r['suites']['demo']['failed'] == 1
 
 
+@case('a known-skip failure counts as skipped with its reason, a known-skip pass as passed')
+def _():
+    text = SUITE_OK.replace('ok 1 demo.a', 'not ok 1 demo.a').replace('demo rc=0', 'demo rc=1')
+    s = pl.parse(text.splitlines(True), {}, {'demo.a': 'needs 6.15', 'demo.c': 'x'})['suites']['demo']
+    assert (s['passed'], s['failed'], s['skipped']) == (1, 0, 2), s
+    assert s['skips'][0] == 'demo.a: needs 6.15' and s['stale_known'] == ['demo.c'], s
+
+
 @case('KUnit cases before the guest starts are counted')
 def _():
     k = run(KUNIT + SUITE_OK)['suites']['kunit']

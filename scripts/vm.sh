@@ -3,13 +3,14 @@
 #
 # vm.sh [--profile vtd|novtd] [--name NAME] [--timeout SECS] [--files "PATHS"]
 #       [--script FILE | --cmd "COMMAND"] [--append "KERNEL ARGS"] [--results FILE]
+#       [--known-skips FILE]
 # Files land in the guest under /opt/bin (executables) or /opt (others); the
 # script runs as /opt/run.sh. Exit status: the guest's, or 1 on any kernel
 # problem (oops, WARN, BUG, KASAN, UBSAN, lockdep, leak) or a missing result.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-profile=vtd name=run timeout=600 files="" script="" cmd="" append="" results=""
+profile=vtd name=run timeout=600 files="" script="" cmd="" append="" results="" known=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--profile) profile=$2; shift 2 ;;
@@ -20,6 +21,7 @@ while [ $# -gt 0 ]; do
 	--cmd) cmd=$2; shift 2 ;;
 	--append) append="$append $2"; shift 2 ;;
 	--results) results=$2; shift 2 ;;
+	--known-skips) known=$2; shift 2 ;;
 	*) die "vm.sh: unknown argument $1" ;;
 	esac
 done
@@ -59,7 +61,7 @@ if [ "${P2P_ACCEL:-auto}" = kvm ] || { [ "${P2P_ACCEL:-auto}" = auto ] && [ -w /
 	accel=kvm
 fi
 
-qemu=(qemu-system-x86_64 -machine q35 -accel "$accel" -cpu max -smp 2 -m "${P2P_VM_MEM:-3G}"
+qemu=(qemu-system-x86_64 -machine q35 -accel "$accel" -cpu max -smp 2 -m "${P2P_VM_MEM:-4G}"
 	-nodefaults -display none -no-reboot -serial stdio -monitor none
 	-kernel "$kernel" -initrd "$run/initramfs.cpio.gz")
 cmdline="console=ttyS0 panic=-1 oops=panic loglevel=7 $append"
@@ -90,5 +92,6 @@ say "vm '$name' finished in ${secs%.*}.$(echo "$secs" | cut -d. -f2 | cut -c1) s
 
 args=(--log "$log" --shm "small=$shm-small" --shm "large=$shm-large")
 [ -n "$results" ] && args+=(--results "$results")
+[ -n "$known" ] && args+=(--known-skips "$known")
 [ "${P2P_QUIET:-0}" = 1 ] || args+=(--echo)
 python3 "$ROOT/scripts/parse-log.py" "${args[@]}"

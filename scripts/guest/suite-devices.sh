@@ -1,4 +1,5 @@
-# Guest suite: our P2P selftests, with the rig's devices bound to vfio-pci.
+# Guest suite for the VM with emulated VT-d: our tests that drive real
+# (emulated) devices, with the rig's devices bound to vfio-pci.
 . /opt/lib.sh
 hugepages 256
 for d in 0000:00:01.0 0000:00:02.0 0000:00:03.0 0000:00:04.0; do vfio_bind $d; done
