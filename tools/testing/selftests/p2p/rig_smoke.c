@@ -153,10 +153,13 @@ TEST_F(type1, edu_dma_into_ivshmem_bar)
 
 	/* Unmapped: the same DMA must not land; the sentinel stays. */
 	ASSERT_EQ(0, dma_unmap(self->container, BAR_IOVA, PAGE));
-	memset(bar, 0x5a, 256);
-	ASSERT_EQ(0, edu_dma(&self->edu, BAR_IOVA, 0, sizeof(msg), true));
+	memset((char *)bar + 0x800, 0x5a, sizeof(msg));
+	ASSERT_EQ(0, edu_dma(&self->edu, BAR_IOVA + 0x800, 0, sizeof(msg), true));
 	for (i = 0; i < sizeof(msg); i++)
-		ASSERT_EQ(0x5a, mmio_read8(bar, i));
+		ASSERT_EQ(0x5a, mmio_read8(bar, 0x800 + i));
+	memset(got, 0x5a, sizeof(got));
+	p2p_host_expect("small", 0x800, got, sizeof(got),
+			"type1 DMA after unmap left the ivshmem backing file alone");
 }
 
 TEST_HARNESS_MAIN

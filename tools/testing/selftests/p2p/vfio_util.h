@@ -140,6 +140,51 @@ static inline int p2p_cmd_bits(struct p2p_dev *dev, uint16_t set, uint16_t clear
 	return p2p_cfg_write16(dev, PCI_COMMAND, cmd);
 }
 
+/*
+ * Bind a vfio cdev to @iommufd and attach it to page table @pt_id (an IOAS
+ * or a HWPT). Returns 0 or -1 with errno set.
+ */
+static inline int p2p_iommufd_attach(int dev_fd, int iommufd, uint32_t pt_id,
+				     uint32_t *dev_id)
+{
+	struct vfio_device_bind_iommufd bind = {
+		.argsz = sizeof(bind), .iommufd = iommufd,
+	};
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach), .pt_id = pt_id,
+	};
+
+	if (ioctl(dev_fd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		return -1;
+	if (dev_id)
+		*dev_id = bind.out_devid;
+	return ioctl(dev_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
+}
+
+/*
+ * Open @bdf through /dev/vfio/devices and attach it to @ioas_id of
+ * @iommufd. Returns 0 or -1.
+ */
+static inline int p2p_open_iommufd_dev(struct p2p_dev *dev, const char *bdf,
+				       int iommufd, uint32_t ioas_id)
+{
+	int fd = p2p_open_cdev(bdf);
+
+	if (fd < 0)
+		return -1;
+	/* A cdev answers nothing but BIND until it is bound. */
+	if (p2p_iommufd_attach(fd, iommufd, ioas_id, NULL)) {
+		close(fd);
+		dev->fd = -1;
+		return -1;
+	}
+	if (p2p_dev_setup(dev, fd)) {
+		p2p_dev_close(dev);
+		return -1;
+	}
+	return 0;
+}
+
 /* mmap a BAR of the device; returns NULL on failure. */
 static inline void *p2p_map_bar(struct p2p_dev *dev, int bar)
 {

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * IOMMU_IOAS_MAP_FILE: map a byte range of a shmem or hugetlbfs file (usually
+ * a memfd) into an IOAS, without going through a user VA.
+ *
+ * The mapping is an ordinary iopt_area whose iopt_pages has type
+ * IOPT_ADDRESS_FILE. Like IOMMU_IOAS_MAP, nothing is pinned at map time when
+ * the IOAS has no domain; pinning happens when a domain is filled or an
+ * in-kernel access pins or copies the range. A range that is past the end of
+ * the file fails at that point with -EINVAL, from memfd_pin_folios().
+ *
+ * Pinning uses memfd_pin_folios(), which pins each folio once and allocates
+ * any missing folio. pages.c wants one FOLL_PIN reference per PAGE_SIZE page
+ * so that it can unpin any sub range, so the pin of a large folio is raised
+ * to the number of its pages that are used and the folio is expanded into
+ * its pages. The pages of a large folio are physically contiguous, so the
+ * pfn_batch keeps them as one run and batch_to_domain() can use large IOPTEs
+ * when the IOVA has the same alignment (see iopt_pages_align_addr()).
+ *
+ * Truncation, hole punching and sealing: pinned folios hold a reference, so
+ * when the file is truncated or a hole is punched the page cache forgets
+ * them but the memory is not freed or reused until iommufd unpins it, which
+ * happens only after the IOVA is unmapped from every domain (see
+ * __iopt_area_unfill_domain()). A device can therefore keep reading and
+ * writing the old pages, which are no longer part of the file, but never
+ * memory that was handed back to the allocator. Ranges that were not pinned
+ * at truncation time are looked up again at the next pin and see the new
+ * file size. This is the same behaviour as IOMMU_IOAS_MAP of a MAP_SHARED
+ * mapping of the file, and the same as upstream.
+ */
+#include <linux/err.h>
+#include <linux/fcntl.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/hugetlb.h>
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
+#include <linux/vmstat.h>
+#include <uapi/linux/iommufd.h>
+
+#include "../iommufd_private.h"
+#include "p2p.h"
+
+/*
+ * Add @pins FOLL_PIN references to a large folio that memfd_pin_folios()
+ * already pinned once. This does what try_grab_folio(folio, pins, FOLL_PIN)
+ * does for a large folio, which is what upstream folio_add_pins() (v6.13)
+ * wraps; 6.12 exports neither. Only large folios get here: a small folio
+ * holds a single page and never needs more than the one pin. The result is
+ * undone by unpin_user_page*() exactly like a pin_user_pages() pin.
+ */
+static void iopt_file_folio_add_pins(struct folio *folio, unsigned int pins)
+{
+	VM_WARN_ON_ONCE(!folio_test_large(folio));
+	VM_WARN_ON_ONCE(!folio_maybe_dma_pinned(folio));
+
+	folio_ref_add(folio, pins);
+	atomic_add(pins, &folio->_pincount);
+	node_stat_mod_folio(folio, NR_FOLL_PIN_ACQUIRED, pins);
+}
+
+/*
+ * shmem keeps fallocate()d folios !uptodate and zeroes them at the first CPU
+ * access. memfd_pin_folios() in this kernel returns such folios as they are,
+ * so a device write into one would be wiped by that later zeroing. Do the
+ * zeroing now, under the folio lock, as the shmem fault path does; whoever
+ * takes the lock first initialises the folio, the other sees it uptodate.
+ * hugetlbfs folios are always uptodate.
+ */
+static void iopt_file_folio_init(struct folio *folio)
+{
+	if (folio_test_uptodate(folio))
+		return;
+	folio_lock(folio);
+	if (!folio_test_uptodate(folio)) {
+		folio_zero_range(folio, 0, folio_size(folio));
+		flush_dcache_folio(folio);
+		folio_mark_uptodate(folio);
+	}
+	folio_unlock(folio);
+}
+
+/**
+ * iopt_file_pin_pages() - Pin a range of a file backed iopt_pages
+ * @pages: The IOPT_ADDRESS_FILE pages to pin from
+ * @start_index: First page index, in PAGE_SIZE units from @pages->start
+ * @npages: Number of pages wanted, @out_pages has room for this many
+ * @out_pages: Output array of pinned pages
+ *
+ * Called from pfn_reader_user_pin() under @pages->mutex in place of
+ * pin_user_pages_fast(). Each returned page carries one FOLL_PIN reference
+ * and is released with unpin_user_page() or friends.
+ *
+ * @out_pages first receives the folio array from memfd_pin_folios() and is
+ * then expanded in place into pages, from the end towards the front. Folio i
+ * expands to at least one page starting at position >= i, so no folio
+ * pointer is overwritten before it has been read. The kernel is built with
+ * -fno-strict-aliasing, which makes the shared storage legal.
+ *
+ * Folios that shmem allocated by fallocate() but never initialised are zeroed
+ * and marked uptodate before they are handed out, see iopt_file_folio_init().
+ *
+ * Return: the number of pages pinned, which may be less than @npages, or a
+ * negative errno. Nothing is left pinned on error.
+ */
+long iopt_file_pin_pages(struct iopt_pages *pages, unsigned long start_index,
+			 unsigned long npages, struct page **out_pages)
+{
+	struct folio **folios = (struct folio **)out_pages;
+	unsigned long first, done, n, last_n = 0, nr, i, j, k;
+	pgoff_t offset;
+	loff_t start;
+	long rc;
+
+	lockdep_assert_held(&pages->mutex);
+	if (WARN_ON(!iopt_pages_is_file(pages) || !npages))
+		return -EINVAL;
+
+	/* memfd_pin_folios() takes an unsigned int count */
+	npages = min_t(unsigned long, npages, UINT_MAX);
+	start = pages->start + (loff_t)start_index * PAGE_SIZE;
+	rc = memfd_pin_folios(pages->file, start,
+			      start + (loff_t)npages * PAGE_SIZE - 1, folios,
+			      npages, &offset);
+	if (rc < 0)
+		return rc;
+	if (WARN_ON(!rc))
+		return -EFAULT;
+	nr = rc;
+	for (i = 0; i != nr; i++)
+		iopt_file_folio_init(folios[i]);
+
+	/* Count the pages used from each folio and take their extra pins */
+	first = offset >> PAGE_SHIFT;
+	for (i = 0, done = 0; i != nr; i++) {
+		if (WARN_ON_ONCE(done == npages)) {
+			/* Cannot happen, every folio overlaps the range */
+			unpin_folios(&folios[i], nr - i);
+			nr = i;
+			break;
+		}
+		n = min_t(unsigned long, folio_nr_pages(folios[i]) - first,
+			  npages - done);
+		if (n > 1)
+			iopt_file_folio_add_pins(folios[i], n - 1);
+		done += n;
+		last_n = n;
+		first = 0;
+	}
+
+	/* Expand the folios into pages, back to front, see above */
+	j = done;
+	for (i = nr; i-- > 0;) {
+		struct folio *folio = folios[i];
+
+		first = i ? 0 : offset >> PAGE_SHIFT;
+		n = (i == nr - 1) ? last_n : folio_nr_pages(folio) - first;
+		j -= n;
+		for (k = 0; k != n; k++)
+			out_pages[j + k] = folio_page(folio, first + k);
+	}
+	WARN_ON_ONCE(j);
+	return done;
+}
+
+/**
+ * iopt_file_release() - Drop what a file backed iopt_pages holds on its file
+ * @pages: The IOPT_ADDRESS_FILE pages being freed
+ *
+ * Called by iopt_release_pages() once nothing is pinned any more.
+ */
+void iopt_file_release(struct iopt_pages *pages)
+{
+	if (pages->writable)
+		mapping_unmap_writable(pages->file->f_mapping);
+	fput(pages->file);
+}
+
+static unsigned int iopt_file_seals(struct file *file)
+{
+	if (shmem_file(file))
+		return READ_ONCE(SHMEM_I(file_inode(file))->seals);
+#ifdef CONFIG_HUGETLBFS
+	if (is_file_hugepages(file))
+		return READ_ONCE(HUGETLBFS_I(file_inode(file))->seals);
+#endif
+	return 0;
+}
+
+static struct iopt_pages *iopt_alloc_file_pages(struct file *file,
+						unsigned long start,
+						unsigned long length,
+						bool writable)
+{
+	unsigned long start_byte = start % PAGE_SIZE;
+	struct iopt_pages *pages;
+	unsigned long end;
+	int rc;
+
+	if (length && check_add_overflow(start, length - 1, &end))
+		return ERR_PTR(-EOVERFLOW);
+
+	/*
+	 * memfd_pin_folios() can only pin shmem and hugetlbfs folios. Upstream
+	 * finds out at the first pin; failing here is the same errno, earlier.
+	 */
+	if (!shmem_file(file) && !is_file_hugepages(file))
+		return ERR_PTR(-EINVAL);
+
+	/*
+	 * A writeable mapping is a shared writable mapping of the file for
+	 * the purpose of permissions and seals: the fd must allow writing,
+	 * the file must not be write sealed, and F_SEAL_WRITE is refused
+	 * while the mapping exists. F_SEAL_FUTURE_WRITE, like for mmap(),
+	 * only stops new mappings.
+	 */
+	if (writable) {
+		if (!(file->f_mode & FMODE_WRITE))
+			return ERR_PTR(-EPERM);
+		if (iopt_file_seals(file) & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
+			return ERR_PTR(-EPERM);
+		rc = mapping_map_writable(file->f_mapping);
+		if (rc)
+			return ERR_PTR(rc);
+	}
+
+	/*
+	 * Reuse the user VA constructor for the common setup. Given the offset
+	 * into the first page as the "VA", it checks the length and computes
+	 * npages like for user memory, and leaves uptr NULL, so a path that
+	 * missed the file type cannot reach user memory with it.
+	 */
+	pages = iopt_alloc_pages((void __user *)start_byte, length, writable);
+	if (IS_ERR(pages)) {
+		if (writable)
+			mapping_unmap_writable(file->f_mapping);
+		return pages;
+	}
+	pages->type = IOPT_ADDRESS_FILE;
+	pages->file = get_file(file);
+	pages->start = start - start_byte;
+	return pages;
+}
+
+static int iopt_map_file_pages(struct iommufd_ctx *ictx,
+			       struct io_pagetable *iopt, unsigned long *iova,
+			       int fd, unsigned long start,
+			       unsigned long length, int iommu_prot,
+			       unsigned int flags)
+{
+	struct iopt_pages_list *elm;
+	LIST_HEAD(pages_list);
+	struct iopt_pages *pages;
+	struct file *file;
+	int rc;
+
+	file = fget(fd);
+	if (!file)
+		return -EBADF;
+	pages = iopt_alloc_file_pages(file, start, length,
+				      iommu_prot & IOMMU_WRITE);
+	/* pages has its own reference on success */
+	fput(file);
+	if (IS_ERR(pages))
+		return PTR_ERR(pages);
+
+	elm = kzalloc(sizeof(*elm), GFP_KERNEL_ACCOUNT);
+	if (!elm) {
+		iopt_put_pages(pages);
+		return -ENOMEM;
+	}
+	if (ictx->account_mode == IOPT_PAGES_ACCOUNT_MM &&
+	    pages->account_mode == IOPT_PAGES_ACCOUNT_USER)
+		pages->account_mode = IOPT_PAGES_ACCOUNT_MM;
+	elm->pages = pages;
+	elm->start_byte = start - pages->start;
+	elm->length = length;
+	list_add(&elm->next, &pages_list);
+
+	/*
+	 * On success the area owns the pages reference and elm is left empty;
+	 * on failure iopt_free_pages_list() undoes the area and the pages.
+	 */
+	rc = iopt_map_pages(iopt, &pages_list, length, iova, iommu_prot, flags);
+	iopt_free_pages_list(&pages_list);
+	return rc;
+}
+
+/* Same conversion as ioas.c, where it is static */
+static int iopt_file_iommu_prot(u32 map_flags)
+{
+	int iommu_prot = IOMMU_CACHE;
+
+	if (map_flags & IOMMU_IOAS_MAP_WRITEABLE)
+		iommu_prot |= IOMMU_WRITE;
+	if (map_flags & IOMMU_IOAS_MAP_READABLE)
+		iommu_prot |= IOMMU_READ;
+	return iommu_prot;
+}
+
+/**
+ * iommufd_ioas_map_file() - Handler for IOMMU_IOAS_MAP_FILE
+ * @ucmd: The user command, holding a struct iommu_ioas_map_file
+ *
+ * Maps @length bytes of the file @fd starting at byte @start, with the same
+ * flags, IOVA rules and errors as IOMMU_IOAS_MAP. See the uapi header for
+ * the file specific rules.
+ *
+ * Return: 0 on success, with the chosen IOVA written back, or a negative
+ * errno.
+ */
+int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_map_file *cmd = ucmd->cmd;
+	unsigned long iova = cmd->iova;
+	struct iommufd_ioas *ioas;
+	unsigned int flags = 0;
+	int rc;
+
+	if (cmd->flags &
+	    ~(IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE |
+	      IOMMU_IOAS_MAP_READABLE))
+		return -EOPNOTSUPP;
+	/* start only matters on 32 bit, where upstream truncates it */
+	if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX ||
+	    overflows_type(cmd->start, unsigned long))
+		return -EOVERFLOW;
+	if (!(cmd->flags &
+	      (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
+		return -EINVAL;
+
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	if (!(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA))
+		flags = IOPT_ALLOC_IOVA;
+	rc = iopt_map_file_pages(ucmd->ictx, &ioas->iopt, &iova, cmd->fd,
+				 cmd->start, cmd->length,
+				 iopt_file_iommu_prot(cmd->flags), flags);
+	if (rc)
+		goto out_put;
+
+	cmd->iova = iova;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out_put:
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
