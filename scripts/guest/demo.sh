@@ -17,3 +17,8 @@ if [ -x /opt/bin/rig_smoke ]; then
 	echo "== P2P through a VFIO type1 container (stock kernel path): edu DMA into the ivshmem BAR"
 	/opt/bin/rig_smoke -f type1 | grep -E '^(ok|not ok|#  (RUN|OK|FAIL))'
 fi
+if [ -x /opt/bin/map_file_e2e ]; then
+	echo "== IOMMU_IOAS_MAP_FILE: edu (attached through /dev/vfio/devices + iommufd) DMAs into and out of a memfd"
+	hugepages 8
+	/opt/bin/map_file_e2e -t dma_reads_and_writes_memfd | grep -E '^(ok|not ok|#  (RUN|OK|FAIL))'
+fi

@@ -62,6 +62,26 @@ static void set_thp(const char *mode)
 	}
 }
 
+/*
+ * Allocate the file's memory. A huge page freed by the previous round can
+ * take a moment to return to the pool (its vmemmap is restored from a
+ * workqueue), so retry ENOSPC for a while.
+ */
+static int populate(int memfd, size_t size)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		if (!fallocate(memfd, 0, 0, size))
+			return 0;
+		if (errno != ENOSPC)
+			return -1;
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
 static int unmap_all(int iommufd, uint32_t ioas)
 {
 	struct iommu_ioas_unmap cmd = {
@@ -146,7 +166,7 @@ int main(int argc, char **argv)
 			int memfd;
 
 			memfd = memfd_create("bench", bk->memfd_flags);
-			if (memfd < 0 || fallocate(memfd, 0, 0, size)) {
+			if (memfd < 0 || populate(memfd, size)) {
 				printf("%-11s %7zu  skipped: %s\n", bk->name, sizes_mb[s],
 				       strerror(errno));
 				if (memfd >= 0)
