@@ -61,7 +61,11 @@ if [ "${P2P_ACCEL:-auto}" = kvm ] || { [ "${P2P_ACCEL:-auto}" = auto ] && [ -w /
 	accel=kvm
 fi
 
-qemu=(qemu-system-x86_64 -machine q35 -accel "$accel" -cpu max -smp 2 -m "${P2P_VM_MEM:-4G}"
+# The vCPU reports an AMD Zen family: PCI P2PDMA allows P2P through any host
+# bridge on AMD family >= 0x17 CPUs, and q35's Intel host bridge is not on
+# its whitelist, so with an Intel vCPU the DMA API path refuses P2P.
+cpu=${P2P_CPU:-max,vendor=AuthenticAMD,family=23,model=1}
+qemu=(qemu-system-x86_64 -machine q35 -accel "$accel" -cpu "$cpu" -smp 2 -m "${P2P_VM_MEM:-4G}"
 	-nodefaults -display none -no-reboot -serial stdio -monitor none
 	-kernel "$kernel" -initrd "$run/initramfs.cpio.gz")
 cmdline="console=ttyS0 panic=-1 oops=panic loglevel=7 $append"

@@ -12,12 +12,17 @@ run_tap() {
 	return 0
 }
 
-# vfio_bind BDF: hand a PCI device to vfio-pci.
-vfio_bind() {
+# driver_bind BDF DRIVER: hand a PCI device to DRIVER through driver_override.
+driver_bind() {
 	d=/sys/bus/pci/devices/$1
 	[ -e "$d/driver" ] && echo "$1" > "$d/driver/unbind"
-	echo vfio-pci > "$d/driver_override"
+	echo "$2" > "$d/driver_override"
 	echo "$1" > /sys/bus/pci/drivers_probe
+}
+
+# vfio_bind BDF: hand a PCI device to vfio-pci.
+vfio_bind() {
+	driver_bind "$1" vfio-pci
 }
 
 # hugepages N [SIZE_KB]: reserve N huge pages (default 2 MiB).

@@ -55,14 +55,16 @@ static int dma_unmap(int container, uint64_t iova, uint64_t size)
 
 TEST(devices_present)
 {
-	static const char * const bdfs[] = { P2P_EDU0, P2P_IVSHMEM0, P2P_EDU1, P2P_IVSHMEM1 };
+	static const char * const bdfs[] = { P2P_EDU0, P2P_IVSHMEM0, P2P_IVSHMEM1 };
 	unsigned int i;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 3; i++) {
 		EXPECT_TRUE(p2p_dev_present(bdfs[i])) {
 			TH_LOG("%s is not bound to vfio-pci", bdfs[i]);
 		}
 	}
+	/* The second edu belongs to the test importer, when it is built. */
+	EXPECT_EQ(0, access("/sys/bus/pci/devices/" P2P_EDU1, F_OK));
 	EXPECT_EQ(0, access("/dev/iommu", R_OK | W_OK));
 	EXPECT_EQ(0, access("/dev/vfio/devices", R_OK));
 }

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfio-pci dma-buf exporter: VFIO_DEVICE_FEATURE_DMA_BUF and dma_buf_ops.
+ *
+ * See vfio_pci_dmabuf.h for the state machine and the lock order.
+ */
+#include <linux/dma-resv.h>
+#include <linux/fcntl.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vfio.h>
+
+#include "vfio_pci_dmabuf.h"
+
+#define CREATE_TRACE_POINTS
+#include "vfio_pci_dmabuf_trace.h"
+
+MODULE_IMPORT_NS(DMA_BUF);
+
+static atomic64_t vfio_pci_dmabuf_next_id = ATOMIC64_INIT(0);
+
+static int vfio_pci_dmabuf_attach(struct dma_buf *dmabuf,
+				  struct dma_buf_attachment *attach)
+{
+	struct vfio_pci_dmabuf *priv = dmabuf->priv;
+	struct pci_dev *pdev = priv->vdev->pdev;
+	struct vfio_pci_dmabuf_attach *ap;
+	enum vfio_pci_dmabuf_path type = VFIO_PCI_DMABUF_PATH_NONE;
+	enum vfio_pci_dmabuf_state state;
+	int ret;
+
+	/*
+	 * Only importers that can take P2P addresses and that unmap on
+	 * move_notify: access to MMIO must be revocable.
+	 */
+	if (!attach->peer2peer || !attach->importer_ops ||
+	    !attach->importer_ops->move_notify) {
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+
+	/* ->attach runs without the reservation lock held. */
+	dma_resv_lock(dmabuf->resv, NULL);
+	state = priv->state;
+	dma_resv_unlock(dmabuf->resv);
+	if (state != VFIO_PCI_DMABUF_ACTIVE) {
+		ret = -ENODEV;
+		goto out;
+	}
+
+	ret = vfio_pci_dmabuf_p2p_type(pdev, attach->dev, &type);
+	if (ret)
+		goto out;
+
+	ap = kzalloc(sizeof(*ap), GFP_KERNEL);
+	if (!ap) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ap->map_type = type;
+	attach->priv = ap;
+out:
+	trace_vfio_pci_dmabuf_attach(pci_name(pdev), priv->id,
+				     dev_name(attach->dev),
+				     vfio_pci_dmabuf_map_type_name(type), ret);
+	return ret;
+}
+
+static void vfio_pci_dmabuf_detach(struct dma_buf *dmabuf,
+				   struct dma_buf_attachment *attach)
+{
+	kfree(attach->priv);
+	attach->priv = NULL;
+}
+
+/*
+ * Having pin/unpin makes the exporter dynamic, so that the dma-buf core
+ * never caches a mapping at attach time.  Pinning MMIO that the user can
+ * disable at any time is not possible.
+ */
+static int vfio_pci_dmabuf_pin(struct dma_buf_attachment *attach)
+{
+	return -EOPNOTSUPP;
+}
+
+static void vfio_pci_dmabuf_unpin(struct dma_buf_attachment *attach)
+{
+}
+
+static struct sg_table *
+vfio_pci_dmabuf_map(struct dma_buf_attachment *attach,
+		    enum dma_data_direction dir)
+{
+	struct vfio_pci_dmabuf *priv = attach->dmabuf->priv;
+	struct vfio_pci_dmabuf_attach *ap = attach->priv;
+	struct sg_table *sgt;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+
+	if (priv->state != VFIO_PCI_DMABUF_ACTIVE)
+		return ERR_PTR(-ENODEV);
+	if (WARN_ON_ONCE(!ap))
+		return ERR_PTR(-EINVAL);
+
+	sgt = vfio_pci_dmabuf_p2p_map(priv, attach->dev, ap->map_type, dir);
+	if (!IS_ERR(sgt))
+		atomic_inc(&priv->nr_mappings);
+	return sgt;
+}
+
+static void vfio_pci_dmabuf_unmap(struct dma_buf_attachment *attach,
+				  struct sg_table *sgt,
+				  enum dma_data_direction dir)
+{
+	struct vfio_pci_dmabuf *priv = attach->dmabuf->priv;
+	struct vfio_pci_dmabuf_attach *ap = attach->priv;
+
+	vfio_pci_dmabuf_p2p_unmap(attach->dev, ap->map_type, sgt, dir);
+	if (atomic_dec_and_test(&priv->nr_mappings))
+		wake_up_all(&priv->unmap_wq);
+}
+
+static void vfio_pci_dmabuf_release(struct dma_buf *dmabuf)
+{
+	struct vfio_pci_dmabuf *priv = dmabuf->priv;
+	struct vfio_pci_core_device *vdev = priv->vdev;
+
+	mutex_lock(&vfio_pci_dmabuf_all_lock);
+	list_del(&priv->all_node);
+	mutex_unlock(&vfio_pci_dmabuf_all_lock);
+
+	/* Unlinked here, or already by vfio_pci_dmabuf_close(). */
+	mutex_lock(&vdev->dmabuf_lock);
+	list_del_init(&priv->dev_node);
+	mutex_unlock(&vdev->dmabuf_lock);
+
+	WARN_ON(atomic_read(&priv->nr_mappings));
+	trace_vfio_pci_dmabuf_release(pci_name(vdev->pdev), priv->id,
+				      priv->revoke_count);
+
+	vfio_device_put_registration(&vdev->vdev);
+	kfree(priv->ranges);
+	kfree(priv);
+}
+
+static const struct dma_buf_ops vfio_pci_dmabuf_ops = {
+	.attach = vfio_pci_dmabuf_attach,
+	.detach = vfio_pci_dmabuf_detach,
+	.pin = vfio_pci_dmabuf_pin,
+	.unpin = vfio_pci_dmabuf_unpin,
+	.map_dma_buf = vfio_pci_dmabuf_map,
+	.unmap_dma_buf = vfio_pci_dmabuf_unmap,
+	.release = vfio_pci_dmabuf_release,
+	/* No mmap, vmap or CPU access: dma_buf_mmap() fails with -EINVAL. */
+};
+
+static int vfio_pci_dmabuf_copy_ranges(struct vfio_pci_dmabuf *priv,
+				       struct pci_dev *pdev,
+				       const struct vfio_region_dma_range *r)
+{
+	resource_size_t start = pci_resource_start(pdev, priv->bar);
+	pci_bus_addr_t bus = pci_bus_address(pdev, priv->bar);
+	u32 i;
+
+	priv->ranges = kcalloc(priv->nr_ranges, sizeof(*priv->ranges),
+			       GFP_KERNEL_ACCOUNT);
+	if (!priv->ranges)
+		return -ENOMEM;
+
+	for (i = 0; i < priv->nr_ranges; i++) {
+		priv->ranges[i].offset = r[i].offset;
+		priv->ranges[i].length = r[i].length;
+		priv->ranges[i].phys = start + r[i].offset;
+		priv->ranges[i].bus = bus + r[i].offset;
+	}
+	priv->nr_segs = vfio_pci_dmabuf_count_segs(priv);
+	return 0;
+}
+
+static struct vfio_region_dma_range *
+vfio_pci_dmabuf_get_args(struct vfio_device_feature_dma_buf __user *arg,
+			 size_t argsz, struct vfio_device_feature_dma_buf *hdr)
+{
+	if (copy_from_user(hdr, arg, sizeof(*hdr)))
+		return ERR_PTR(-EFAULT);
+
+	if (hdr->flags || !hdr->nr_ranges)
+		return ERR_PTR(-EINVAL);
+	if (hdr->open_flags & ~VFIO_PCI_DMABUF_OPEN_FLAGS)
+		return ERR_PTR(-EINVAL);
+	/* For PCI the region index is the BAR number, ROM excluded. */
+	if (hdr->region_index >= VFIO_PCI_ROM_REGION_INDEX)
+		return ERR_PTR(-ENODEV);
+	if (hdr->nr_ranges > VFIO_PCI_DMABUF_MAX_RANGES)
+		return ERR_PTR(-E2BIG);
+	/* argsz must cover every range; nr_ranges is capped, no overflow. */
+	if (argsz < struct_size(hdr, dma_ranges, hdr->nr_ranges))
+		return ERR_PTR(-EINVAL);
+
+	return memdup_array_user(&arg->dma_ranges, hdr->nr_ranges,
+				 sizeof(struct vfio_region_dma_range));
+}
+
+/**
+ * vfio_pci_dmabuf_feature - VFIO_DEVICE_FEATURE_DMA_BUF handler
+ * @device: vfio device the feature ioctl was issued on
+ * @flags: VFIO_DEVICE_FEATURE flags
+ * @arg: user pointer to struct vfio_device_feature_dma_buf
+ * @argsz: size of the user buffer at @arg
+ *
+ * Validates the request, creates a dma-buf covering the ranges of the BAR
+ * and installs a file descriptor for it.
+ *
+ * Return: the new file descriptor, 0 for a successful PROBE, or a negative
+ * errno.
+ */
+int vfio_pci_dmabuf_feature(struct vfio_device *device, u32 flags,
+			    void __user *arg, size_t argsz)
+{
+	struct vfio_pci_core_device *vdev =
+		container_of(device, struct vfio_pci_core_device, vdev);
+	struct vfio_device_feature_dma_buf hdr;
+	struct vfio_region_dma_range *ranges;
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	struct pci_dev *pdev = vdev->pdev;
+	struct vfio_pci_dmabuf *priv;
+	struct dma_buf *dmabuf;
+	size_t size;
+	int ret;
+
+	/*
+	 * Drivers that replace the ioctl handler present their own BAR
+	 * layout; the dma-buf needs the real PCI resources.
+	 */
+	if (device->ops->ioctl != vfio_pci_core_ioctl)
+		return -EOPNOTSUPP;
+
+	ret = vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_GET,
+				 sizeof(hdr));
+	if (ret != 1)
+		return ret;
+
+	ranges = vfio_pci_dmabuf_get_args(arg, argsz, &hdr);
+	if (IS_ERR(ranges))
+		return PTR_ERR(ranges);
+
+	ret = vfio_pci_dmabuf_check_bar(pdev, hdr.region_index);
+	if (ret)
+		goto err_free_ranges;
+
+	ret = vfio_pci_dmabuf_check_ranges(pdev, hdr.region_index, ranges,
+					   hdr.nr_ranges, &size);
+	if (ret)
+		goto err_free_ranges;
+
+	/* Claim the BAR for vfio-pci, as a BAR mmap would. */
+	if (vfio_pci_core_setup_barmap(vdev, hdr.region_index)) {
+		ret = -ENODEV;
+		goto err_free_ranges;
+	}
+
+	priv = kzalloc(sizeof(*priv), GFP_KERNEL_ACCOUNT);
+	if (!priv) {
+		ret = -ENOMEM;
+		goto err_free_ranges;
+	}
+	priv->vdev = vdev;
+	priv->bar = hdr.region_index;
+	priv->nr_ranges = hdr.nr_ranges;
+	priv->size = size;
+	priv->id = atomic64_inc_return(&vfio_pci_dmabuf_next_id);
+	priv->state = VFIO_PCI_DMABUF_REVOKED;
+	INIT_LIST_HEAD(&priv->dev_node);
+	INIT_LIST_HEAD(&priv->all_node);
+	init_waitqueue_head(&priv->unmap_wq);
+	atomic_set(&priv->nr_mappings, 0);
+
+	ret = vfio_pci_dmabuf_copy_ranges(priv, pdev, ranges);
+	if (ret)
+		goto err_free_priv;
+	kfree(ranges);
+	ranges = NULL;
+
+	if (!vfio_device_try_get_registration(&vdev->vdev)) {
+		ret = -ENODEV;
+		goto err_free_priv;
+	}
+
+	exp_info.ops = &vfio_pci_dmabuf_ops;
+	exp_info.size = priv->size;
+	exp_info.flags = hdr.open_flags;
+	exp_info.priv = priv;
+
+	dmabuf = dma_buf_export(&exp_info);
+	if (IS_ERR(dmabuf)) {
+		ret = PTR_ERR(dmabuf);
+		goto err_put_registration;
+	}
+	priv->dmabuf = dmabuf;
+
+	/* From here on the dma-buf owns priv; ->release() frees it. */
+	mutex_lock(&vfio_pci_dmabuf_all_lock);
+	list_add_tail(&priv->all_node, &vfio_pci_dmabuf_all);
+	mutex_unlock(&vfio_pci_dmabuf_all_lock);
+
+	down_write(&vdev->memory_lock);
+	mutex_lock(&vdev->dmabuf_lock);
+	dma_resv_lock(dmabuf->resv, NULL);
+	list_add_tail(&priv->dev_node, &vdev->dmabufs);
+	/* Born revoked if the BAR does not decode right now. */
+	if (vfio_pci_dmabuf_mem_usable(vdev))
+		priv->state = VFIO_PCI_DMABUF_ACTIVE;
+	dma_resv_unlock(dmabuf->resv);
+	mutex_unlock(&vdev->dmabuf_lock);
+	up_write(&vdev->memory_lock);
+
+	trace_vfio_pci_dmabuf_export(pci_name(pdev), priv->id, priv->bar,
+				     priv->nr_ranges, priv->size,
+				     priv->state != VFIO_PCI_DMABUF_ACTIVE);
+
+	ret = dma_buf_fd(dmabuf, hdr.open_flags);
+	if (ret < 0)
+		dma_buf_put(dmabuf);
+	return ret;
+
+err_put_registration:
+	vfio_device_put_registration(&vdev->vdev);
+err_free_priv:
+	kfree(priv->ranges);
+	kfree(priv);
+err_free_ranges:
+	kfree(ranges);
+	return ret;
+}
+
+/**
+ * vfio_pci_dmabuf_init_dev - initialise the dma-buf state of a device
+ * @vdev: device being initialised by vfio_pci_core_init_dev()
+ */
+void vfio_pci_dmabuf_init_dev(struct vfio_pci_core_device *vdev)
+{
+	mutex_init(&vdev->dmabuf_lock);
+	INIT_LIST_HEAD(&vdev->dmabufs);
+	vdev->dmabuf_reset_owner = NULL;
+	vdev->dmabuf_host_resets = 0;
+	INIT_WORK(&vdev->dmabuf_restore_work, vfio_pci_dmabuf_restore_work);
+}
+
+/**
+ * vfio_pci_dmabuf_module_init - set up the exporter when vfio-pci-core loads
+ */
+void vfio_pci_dmabuf_module_init(void)
+{
+	vfio_pci_dmabuf_debugfs_init();
+}
+
+/**
+ * vfio_pci_dmabuf_module_exit - tear down the exporter on module unload
+ *
+ * Every dma-buf holds a reference on this module, so none exist here.
+ */
+void vfio_pci_dmabuf_module_exit(void)
+{
+	vfio_pci_dmabuf_debugfs_exit();
+}

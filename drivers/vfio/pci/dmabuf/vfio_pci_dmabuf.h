@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vfio-pci dma-buf exporter: internal definitions.
+ *
+ * A vfio-pci device exports ranges of one of its memory BARs as a dma-buf
+ * (VFIO_DEVICE_FEATURE_DMA_BUF).  Only dynamic, peer-to-peer capable
+ * importers (move_notify) may attach.  Access is revoked whenever the BAR
+ * stops decoding and restored when it decodes again.
+ *
+ * Per dma-buf state machine (the state is protected by the dma-buf's
+ * reservation lock and changed with vdev->dmabuf_lock held):
+ *
+ *   ACTIVE  --revoke-->  REVOKED      move_notify, wait for fences + unmaps
+ *   REVOKED --restore--> ACTIVE       move_notify, only if the BAR decodes
+ *   ACTIVE  --close-->   DEAD         move_notify, wait for fences + unmaps
+ *   REVOKED --close-->   DEAD         nothing mapped, nothing to notify
+ *
+ * A dma-buf created while the BAR does not decode starts REVOKED.  DEAD is
+ * final: the device was closed, the dma-buf left vdev->dmabufs and will
+ * never map again.  attach and map_dma_buf fail with -ENODEV unless ACTIVE.
+ *
+ * Lock order:
+ *
+ *   vdev->memory_lock (write)          (vfio-pci hooks, restore, export)
+ *     vdev->dmabuf_lock                (vdev->dmabufs, dmabuf_host_resets)
+ *       dmabuf->resv                   (state, attachments)
+ *         importer locks               (inside move_notify)
+ *
+ *   device_lock(&pdev->dev)            (PCI core reset and AER callbacks)
+ *     vdev->dmabuf_lock
+ *
+ *   vfio_pci_dmabuf_all_lock (debugfs list)
+ *     dmabuf->resv
+ *
+ * Every revoke and restore issued by vfio-pci holds memory_lock for write,
+ * asserted with lockdep.  Restoring always holds memory_lock, because it
+ * reads the virtual command register and the power state.  Only the PCI
+ * core's reset_prepare and error_detected callbacks revoke with
+ * dmabuf_lock alone: around a reset the PCI core blocks user config space
+ * access while vfio-pci may hold memory_lock waiting in
+ * pci_user_write_config_word(), so memory_lock cannot be taken there.
+ * Their restore runs from a work item that takes memory_lock.
+ *
+ * A dma-buf on vdev->dmabufs cannot be freed while dmabuf_lock is held,
+ * because ->release() takes it to unlink the dma-buf before the dma-buf
+ * core frees it.  Nothing that holds a reservation lock takes dmabuf_lock
+ * or memory_lock: map_dma_buf runs with the reservation lock held and only
+ * looks at the dma-buf state.
+ *
+ * The dma-buf holds a registration reference of the vfio device until
+ * ->release(), so the vfio_pci_core_device outlives every dma-buf and an
+ * unbind waits (and sends the user the device request) until all of the
+ * device's dma-buf files are gone.
+ */
+#ifndef __VFIO_PCI_DMABUF_H
+#define __VFIO_PCI_DMABUF_H
+
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/list.h>
+#include <linux/pci-p2pdma.h>
+#include <linux/wait.h>
+
+#include "../vfio_pci_priv.h"
+
+/*
+ * Cap on nr_ranges.  Each range costs at least one scatterlist entry and,
+ * through the host bridge, one IOMMU mapping per map_dma_buf call; the
+ * overlap check sorts the ranges.  256 ranges of 16 bytes keep the copied
+ * array at one page and the work per map bounded, while still allowing a
+ * fine-grained carve-out of a large BAR.
+ */
+#define VFIO_PCI_DMABUF_MAX_RANGES	256
+
+/* Largest scatterlist entry: page aligned and below UINT_MAX. */
+#define VFIO_PCI_DMABUF_MAX_SEG		SZ_2G
+
+/* open_flags accepted for the dma-buf file. */
+#define VFIO_PCI_DMABUF_OPEN_FLAGS	(O_ACCMODE | O_CLOEXEC | O_NONBLOCK)
+
+/**
+ * enum vfio_pci_dmabuf_path - how an importer reaches the BAR
+ * @VFIO_PCI_DMABUF_PATH_NONE: no P2P path, attach fails
+ * @VFIO_PCI_DMABUF_PATH_BUS_ADDR: common switch, no ACS redirect: the
+ *	importer uses PCI bus addresses (PCI_P2PDMA_MAP_BUS_ADDR)
+ * @VFIO_PCI_DMABUF_PATH_HOST_BRIDGE: through the host bridge and the
+ *	importer's IOMMU: dma_map_resource() (PCI_P2PDMA_MAP_THRU_HOST_BRIDGE)
+ */
+enum vfio_pci_dmabuf_path {
+	VFIO_PCI_DMABUF_PATH_NONE,
+	VFIO_PCI_DMABUF_PATH_BUS_ADDR,
+	VFIO_PCI_DMABUF_PATH_HOST_BRIDGE,
+};
+
+enum vfio_pci_dmabuf_state {
+	VFIO_PCI_DMABUF_ACTIVE,
+	VFIO_PCI_DMABUF_REVOKED,
+	VFIO_PCI_DMABUF_DEAD,
+};
+
+/**
+ * struct vfio_pci_dmabuf_range - one exported slice of the BAR
+ * @offset: offset from the start of the BAR, as given by the user
+ * @length: length in bytes, page aligned
+ * @phys: CPU physical address of the slice
+ * @bus: PCI bus address of the slice
+ */
+struct vfio_pci_dmabuf_range {
+	u64 offset;
+	u64 length;
+	phys_addr_t phys;
+	pci_bus_addr_t bus;
+};
+
+/**
+ * struct vfio_pci_dmabuf - exporter private data of one dma-buf
+ * @dmabuf: the dma-buf; valid until ->release() returns
+ * @vdev: exporting device; valid until ->release() (registration held)
+ * @dev_node: entry in @vdev->dmabufs, protected by vdev->dmabuf_lock
+ * @all_node: entry in the debugfs list, protected by
+ *	vfio_pci_dmabuf_all_lock
+ * @id: sequence number for tracing and debugfs
+ * @bar: exported BAR
+ * @nr_ranges: number of entries in @ranges
+ * @nr_segs: number of scatterlist entries a mapping needs
+ * @size: sum of the range lengths, the dma-buf size
+ * @ranges: the exported slices, in dma-buf order
+ * @state: see enum vfio_pci_dmabuf_state; protected by the reservation lock
+ * @revoke_count: number of ACTIVE -> REVOKED/DEAD transitions
+ * @last_reason: reason of the last revocation
+ * @nr_mappings: live sg_tables handed out by map_dma_buf
+ * @unmap_wq: woken when @nr_mappings drops to zero
+ */
+struct vfio_pci_dmabuf {
+	struct dma_buf *dmabuf;
+	struct vfio_pci_core_device *vdev;
+	struct list_head dev_node;
+	struct list_head all_node;
+	u64 id;
+	unsigned int bar;
+	u32 nr_ranges;
+	unsigned int nr_segs;
+	size_t size;
+	struct vfio_pci_dmabuf_range *ranges;
+	enum vfio_pci_dmabuf_state state;
+	unsigned long revoke_count;
+	enum vfio_pci_dmabuf_reason last_reason;
+	atomic_t nr_mappings;
+	wait_queue_head_t unmap_wq;
+};
+
+/**
+ * struct vfio_pci_dmabuf_attach - exporter private data of one attachment
+ * @map_type: how map_dma_buf translates the BAR for this importer
+ */
+struct vfio_pci_dmabuf_attach {
+	enum vfio_pci_dmabuf_path map_type;
+};
+
+/* vfio_pci_dmabuf_validate.c */
+int vfio_pci_dmabuf_check_bar(struct pci_dev *pdev, u32 bar);
+int vfio_pci_dmabuf_check_ranges(struct pci_dev *pdev, u32 bar,
+				 const struct vfio_region_dma_range *ranges,
+				 u32 nr_ranges, size_t *total);
+
+/* vfio_pci_dmabuf_p2p.c */
+int vfio_pci_dmabuf_p2p_type(struct pci_dev *provider, struct device *client,
+			     enum vfio_pci_dmabuf_path *type);
+struct sg_table *vfio_pci_dmabuf_p2p_map(struct vfio_pci_dmabuf *priv,
+					 struct device *dev,
+					 enum vfio_pci_dmabuf_path type,
+					 enum dma_data_direction dir);
+void vfio_pci_dmabuf_p2p_unmap(struct device *dev,
+			       enum vfio_pci_dmabuf_path type,
+			       struct sg_table *sgt,
+			       enum dma_data_direction dir);
+unsigned int vfio_pci_dmabuf_count_segs(const struct vfio_pci_dmabuf *priv);
+const char *vfio_pci_dmabuf_map_type_name(enum vfio_pci_dmabuf_path type);
+
+/* vfio_pci_dmabuf_revoke.c */
+bool vfio_pci_dmabuf_mem_usable(struct vfio_pci_core_device *vdev);
+void vfio_pci_dmabuf_restore_work(struct work_struct *work);
+const char *vfio_pci_dmabuf_reason_name(enum vfio_pci_dmabuf_reason why);
+
+/* vfio_pci_dmabuf_debugfs.c */
+extern struct mutex vfio_pci_dmabuf_all_lock;
+extern struct list_head vfio_pci_dmabuf_all;
+#ifdef CONFIG_DEBUG_FS
+void vfio_pci_dmabuf_debugfs_init(void);
+void vfio_pci_dmabuf_debugfs_exit(void);
+#else
+static inline void vfio_pci_dmabuf_debugfs_init(void) { }
+static inline void vfio_pci_dmabuf_debugfs_exit(void) { }
+#endif
+
+#endif /* __VFIO_PCI_DMABUF_H */

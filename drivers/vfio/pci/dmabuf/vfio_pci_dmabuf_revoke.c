@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfio-pci dma-buf exporter: revocation and restoration.
+ *
+ * vfio-pci calls these hooks at every point where memory decode of the
+ * BARs goes away (revoke) or may have come back (restore), with
+ * vdev->memory_lock held for write, right next to the existing zap of the
+ * user's BAR mmaps.  Resets and errors reported by the PCI core revoke
+ * under vdev->dmabuf_lock alone and restore from a work item, see
+ * vfio_pci_dmabuf_reset_prepare().  See vfio_pci_dmabuf.h for the state
+ * machine and the lock order.
+ */
+#include <linux/dma-resv.h>
+#include <linux/sched.h>
+#include <linux/workqueue.h>
+
+#include "vfio_pci_dmabuf.h"
+#include "vfio_pci_dmabuf_trace.h"
+
+/* How long to wait for importers before complaining (and waiting more). */
+#define VFIO_PCI_DMABUF_UNMAP_WARN	(10 * HZ)
+
+/**
+ * vfio_pci_dmabuf_reason_name - name of a revocation reason
+ * @why: reason
+ *
+ * Return: a static string.
+ */
+const char *vfio_pci_dmabuf_reason_name(enum vfio_pci_dmabuf_reason why)
+{
+	switch (why) {
+	case VFIO_PCI_DMABUF_REASON_CMD_MEM:
+		return "command-mem";
+	case VFIO_PCI_DMABUF_REASON_D3:
+		return "d3hot";
+	case VFIO_PCI_DMABUF_REASON_FLR:
+		return "flr";
+	case VFIO_PCI_DMABUF_REASON_RESET:
+		return "device-reset";
+	case VFIO_PCI_DMABUF_REASON_HOT_RESET:
+		return "hot-reset";
+	case VFIO_PCI_DMABUF_REASON_LOW_POWER:
+		return "low-power";
+	case VFIO_PCI_DMABUF_REASON_HOST_RESET:
+		return "host-reset";
+	case VFIO_PCI_DMABUF_REASON_AER:
+		return "aer";
+	case VFIO_PCI_DMABUF_REASON_CLOSE:
+		return "close";
+	}
+	return "unknown";
+}
+
+/**
+ * vfio_pci_dmabuf_mem_usable - may exported BARs be accessed right now
+ * @vdev: an open device
+ *
+ * True when the user has memory decode enabled, the device is in D0-D2,
+ * not in a low power state entered through the vfio feature, not inside a
+ * host-initiated reset, not offline after an AER error, and the command
+ * register really decodes memory (catches resets vfio did not see).
+ *
+ * Context: vdev->memory_lock and vdev->dmabuf_lock held; the device is
+ * open (vconfig exists).
+ * Return: true if exported ranges may be used.
+ */
+bool vfio_pci_dmabuf_mem_usable(struct vfio_pci_core_device *vdev)
+{
+	struct pci_dev *pdev = vdev->pdev;
+	u16 cmd;
+
+	lockdep_assert_held(&vdev->memory_lock);
+	lockdep_assert_held(&vdev->dmabuf_lock);
+
+	if (vdev->pm_runtime_engaged || vdev->dmabuf_host_resets ||
+	    pci_channel_offline(pdev) || !__vfio_pci_memory_enabled(vdev))
+		return false;
+	if (pdev->no_command_memory)
+		return true;
+	if (pci_read_config_word(pdev, PCI_COMMAND, &cmd) || cmd == 0xffff)
+		return false;
+	return cmd & PCI_COMMAND_MEMORY;
+}
+
+static unsigned int vfio_pci_dmabuf_nr_attach(struct vfio_pci_dmabuf *priv)
+{
+	struct dma_buf_attachment *attach;
+	unsigned int n = 0;
+
+	dma_resv_assert_held(priv->dmabuf->resv);
+	list_for_each_entry(attach, &priv->dmabuf->attachments, node)
+		n++;
+	return n;
+}
+
+static void vfio_pci_dmabuf_wait_unmapped(struct vfio_pci_dmabuf *priv)
+{
+	/*
+	 * Importers unmap from move_notify or shortly after.  An importer
+	 * that never does is a bug: the BAR must not go away under its DMA,
+	 * so keep waiting, but say so.
+	 */
+	while (!wait_event_timeout(priv->unmap_wq,
+				   !atomic_read(&priv->nr_mappings),
+				   VFIO_PCI_DMABUF_UNMAP_WARN))
+		pci_warn(priv->vdev->pdev,
+			 "dma-buf %llu: %d mapping(s) still alive after move_notify, waiting\n",
+			 priv->id, atomic_read(&priv->nr_mappings));
+}
+
+/*
+ * Move one dma-buf out of ACTIVE.  move_notify is sent under the
+ * reservation lock; then wait for the importers' fences (bookkeeping
+ * usage covers all of them) and for every sg_table to be unmapped.
+ */
+static void vfio_pci_dmabuf_revoke_one(struct vfio_pci_dmabuf *priv,
+				       enum vfio_pci_dmabuf_state new_state,
+				       enum vfio_pci_dmabuf_reason why)
+{
+	struct dma_resv *resv = priv->dmabuf->resv;
+	bool was_active;
+
+	dma_resv_lock(resv, NULL);
+	was_active = priv->state == VFIO_PCI_DMABUF_ACTIVE;
+	priv->state = new_state;
+	if (was_active) {
+		priv->revoke_count++;
+		priv->last_reason = why;
+		trace_vfio_pci_dmabuf_revoke(pci_name(priv->vdev->pdev),
+					     priv->id,
+					     vfio_pci_dmabuf_reason_name(why),
+					     vfio_pci_dmabuf_nr_attach(priv),
+					     new_state == VFIO_PCI_DMABUF_DEAD);
+		dma_buf_move_notify(priv->dmabuf);
+		dma_resv_wait_timeout(resv, DMA_RESV_USAGE_BOOKKEEP, false,
+				      MAX_SCHEDULE_TIMEOUT);
+	}
+	dma_resv_unlock(resv);
+
+	if (was_active)
+		vfio_pci_dmabuf_wait_unmapped(priv);
+}
+
+static void __vfio_pci_dmabuf_revoke(struct vfio_pci_core_device *vdev,
+				     enum vfio_pci_dmabuf_reason why)
+{
+	struct vfio_pci_dmabuf *priv;
+
+	lockdep_assert_held(&vdev->dmabuf_lock);
+
+	list_for_each_entry(priv, &vdev->dmabufs, dev_node)
+		vfio_pci_dmabuf_revoke_one(priv, VFIO_PCI_DMABUF_REVOKED, why);
+}
+
+/**
+ * vfio_pci_dmabuf_revoke - revoke every dma-buf of a device
+ * @vdev: device whose BARs stop decoding
+ * @why: reason, for tracing and debugfs
+ *
+ * Returns once no importer has the BARs mapped any more.
+ *
+ * Context: vdev->memory_lock held for write.
+ */
+void vfio_pci_dmabuf_revoke(struct vfio_pci_core_device *vdev,
+			    enum vfio_pci_dmabuf_reason why)
+{
+	lockdep_assert_held_write(&vdev->memory_lock);
+
+	mutex_lock(&vdev->dmabuf_lock);
+	__vfio_pci_dmabuf_revoke(vdev, why);
+	mutex_unlock(&vdev->dmabuf_lock);
+}
+
+/**
+ * vfio_pci_dmabuf_restore - restore revoked dma-bufs if the BARs decode
+ * @vdev: device whose BARs may decode again
+ *
+ * Does nothing unless vfio_pci_dmabuf_mem_usable().  Importers get a
+ * move_notify so they can map again.
+ *
+ * Context: vdev->memory_lock held for write.
+ */
+void vfio_pci_dmabuf_restore(struct vfio_pci_core_device *vdev)
+{
+	struct vfio_pci_dmabuf *priv;
+
+	lockdep_assert_held_write(&vdev->memory_lock);
+
+	mutex_lock(&vdev->dmabuf_lock);
+	/* Also covers devices that are not open: no vconfig to look at. */
+	if (list_empty(&vdev->dmabufs) || !vfio_pci_dmabuf_mem_usable(vdev))
+		goto out_unlock;
+
+	list_for_each_entry(priv, &vdev->dmabufs, dev_node) {
+		struct dma_resv *resv = priv->dmabuf->resv;
+
+		dma_resv_lock(resv, NULL);
+		if (priv->state == VFIO_PCI_DMABUF_REVOKED) {
+			priv->state = VFIO_PCI_DMABUF_ACTIVE;
+			trace_vfio_pci_dmabuf_restore(pci_name(vdev->pdev),
+						      priv->id,
+						      vfio_pci_dmabuf_nr_attach(priv));
+			dma_buf_move_notify(priv->dmabuf);
+		}
+		dma_resv_unlock(resv);
+	}
+out_unlock:
+	mutex_unlock(&vdev->dmabuf_lock);
+}
+
+/**
+ * vfio_pci_dmabuf_reset_begin - revoke before a reset issued by vfio-pci
+ * @vdev: device about to be reset
+ * @why: reason, for tracing and debugfs
+ *
+ * Records the current task as the owner of the reset, so that the
+ * reset_prepare/reset_done callbacks the PCI core invokes from within the
+ * reset leave the work to vfio_pci_dmabuf_reset_end().
+ *
+ * Context: vdev->memory_lock held for write.
+ */
+void vfio_pci_dmabuf_reset_begin(struct vfio_pci_core_device *vdev,
+				 enum vfio_pci_dmabuf_reason why)
+{
+	lockdep_assert_held_write(&vdev->memory_lock);
+
+	WRITE_ONCE(vdev->dmabuf_reset_owner, current);
+	vfio_pci_dmabuf_revoke(vdev, why);
+}
+
+/**
+ * vfio_pci_dmabuf_reset_end - restore after a reset issued by vfio-pci
+ * @vdev: device that was reset (or whose reset failed)
+ *
+ * Context: vdev->memory_lock held for write.
+ */
+void vfio_pci_dmabuf_reset_end(struct vfio_pci_core_device *vdev)
+{
+	lockdep_assert_held_write(&vdev->memory_lock);
+
+	WRITE_ONCE(vdev->dmabuf_reset_owner, NULL);
+	vfio_pci_dmabuf_restore(vdev);
+}
+
+/**
+ * vfio_pci_dmabuf_close - permanently revoke on close of the device
+ * @vdev: device being closed; its BARs are about to be released
+ *
+ * Every dma-buf becomes DEAD and leaves the device: it can never map again,
+ * even if the device is opened again.  The dma-buf keeps its registration
+ * reference until its file is released.
+ */
+void vfio_pci_dmabuf_close(struct vfio_pci_core_device *vdev)
+{
+	struct vfio_pci_dmabuf *priv, *tmp;
+
+	down_write(&vdev->memory_lock);
+	mutex_lock(&vdev->dmabuf_lock);
+	list_for_each_entry_safe(priv, tmp, &vdev->dmabufs, dev_node) {
+		vfio_pci_dmabuf_revoke_one(priv, VFIO_PCI_DMABUF_DEAD,
+					   VFIO_PCI_DMABUF_REASON_CLOSE);
+		list_del_init(&priv->dev_node);
+	}
+	mutex_unlock(&vdev->dmabuf_lock);
+	up_write(&vdev->memory_lock);
+
+	/* The list is empty, nothing queues the work any more. */
+	cancel_work_sync(&vdev->dmabuf_restore_work);
+}
+
+/**
+ * vfio_pci_dmabuf_restore_work - restore after a PCI core reset or AER
+ * @work: vdev->dmabuf_restore_work
+ *
+ * Restoring needs memory_lock, which the PCI core callbacks cannot take:
+ * they run with config space access blocked, and a memory_lock holder may
+ * be waiting in pci_user_write_config_word().
+ */
+void vfio_pci_dmabuf_restore_work(struct work_struct *work)
+{
+	struct vfio_pci_core_device *vdev =
+		container_of(work, struct vfio_pci_core_device,
+			     dmabuf_restore_work);
+
+	down_write(&vdev->memory_lock);
+	vfio_pci_dmabuf_restore(vdev);
+	up_write(&vdev->memory_lock);
+}
+
+static void vfio_pci_dmabuf_queue_restore(struct vfio_pci_core_device *vdev)
+{
+	lockdep_assert_held(&vdev->dmabuf_lock);
+
+	if (!list_empty(&vdev->dmabufs))
+		queue_work(system_wq, &vdev->dmabuf_restore_work);
+}
+
+static struct vfio_pci_core_device *vfio_pci_dmabuf_pdev_vdev(struct pci_dev *pdev)
+{
+	return dev_get_drvdata(&pdev->dev);
+}
+
+/**
+ * vfio_pci_dmabuf_reset_prepare - pci_error_handlers.reset_prepare
+ * @pdev: device about to be reset by the PCI core
+ *
+ * Revokes for resets vfio-pci did not start itself (sysfs reset, a bus
+ * reset issued by someone else, vfio-pci's own reset at open).  Resets
+ * started by vfio-pci already revoked and are recognised by the owner
+ * recorded in vfio_pci_dmabuf_reset_begin().
+ *
+ * memory_lock is not taken: the PCI core blocks user config space access
+ * of the device around the reset, and vfio-pci writes PCI_COMMAND with
+ * pci_user_write_config_word() while holding memory_lock.  The dma-buf
+ * list has its own lock for this reason.
+ *
+ * Context: device_lock(&pdev->dev) held, config space access blocked.
+ */
+void vfio_pci_dmabuf_reset_prepare(struct pci_dev *pdev)
+{
+	struct vfio_pci_core_device *vdev = vfio_pci_dmabuf_pdev_vdev(pdev);
+
+	if (!vdev || READ_ONCE(vdev->dmabuf_reset_owner) == current)
+		return;
+
+	mutex_lock(&vdev->dmabuf_lock);
+	vdev->dmabuf_host_resets++;
+	__vfio_pci_dmabuf_revoke(vdev, VFIO_PCI_DMABUF_REASON_HOST_RESET);
+	mutex_unlock(&vdev->dmabuf_lock);
+}
+
+/**
+ * vfio_pci_dmabuf_reset_done - pci_error_handlers.reset_done
+ * @pdev: device the PCI core finished resetting
+ *
+ * The dma-bufs are restored by vfio_pci_dmabuf_restore_work(), if the BARs
+ * decode by then.
+ *
+ * Context: device_lock(&pdev->dev) held, config space access blocked.
+ */
+void vfio_pci_dmabuf_reset_done(struct pci_dev *pdev)
+{
+	struct vfio_pci_core_device *vdev = vfio_pci_dmabuf_pdev_vdev(pdev);
+
+	if (!vdev || READ_ONCE(vdev->dmabuf_reset_owner) == current)
+		return;
+
+	mutex_lock(&vdev->dmabuf_lock);
+	if (!WARN_ON_ONCE(!vdev->dmabuf_host_resets))
+		vdev->dmabuf_host_resets--;
+	vfio_pci_dmabuf_queue_restore(vdev);
+	mutex_unlock(&vdev->dmabuf_lock);
+}
+
+/**
+ * vfio_pci_dmabuf_error_detected - AER error_detected hook
+ * @vdev: device with an error
+ * @state: channel state reported by the AER core
+ *
+ * A frozen or dead link means MMIO is gone: revoke.  The AER core sets the
+ * channel state before calling error_detected, so the dma-bufs cannot be
+ * restored until the channel is back, see vfio_pci_dmabuf_resume().
+ *
+ * Context: device_lock held.
+ */
+void vfio_pci_dmabuf_error_detected(struct vfio_pci_core_device *vdev,
+				    pci_channel_state_t state)
+{
+	if (state == pci_channel_io_normal)
+		return;
+
+	mutex_lock(&vdev->dmabuf_lock);
+	__vfio_pci_dmabuf_revoke(vdev, VFIO_PCI_DMABUF_REASON_AER);
+	mutex_unlock(&vdev->dmabuf_lock);
+}
+
+/**
+ * vfio_pci_dmabuf_resume - pci_error_handlers.resume
+ * @pdev: device that recovered from an AER error
+ *
+ * Queues a restore.  It only happens if the command register still decodes
+ * memory; after a link reset it does not, and the user's next reset or
+ * PCI_COMMAND write restores instead.
+ *
+ * Context: device_lock held.
+ */
+void vfio_pci_dmabuf_resume(struct pci_dev *pdev)
+{
+	struct vfio_pci_core_device *vdev = vfio_pci_dmabuf_pdev_vdev(pdev);
+
+	if (!vdev)
+		return;
+
+	mutex_lock(&vdev->dmabuf_lock);
+	vfio_pci_dmabuf_queue_restore(vdev);
+	mutex_unlock(&vdev->dmabuf_lock);
+}

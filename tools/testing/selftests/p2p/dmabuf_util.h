@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for vfio_dmabuf.c: VFIO_DEVICE_FEATURE_DMA_BUF, the test-only
+ * P2P importer (drivers/vfio/pci/dmabuf/p2p_test_importer.c) and config
+ * space access.  Builds on vfio_util.h.
+ */
+#ifndef __P2P_DMABUF_UTIL_H
+#define __P2P_DMABUF_UTIL_H
+
+#include <linux/iommufd.h>
+
+#include "vfio_util.h"
+#include "../../../../drivers/vfio/pci/dmabuf/p2p_importer_uapi.h"
+
+/* uapi of the kernel under test; absent from older installed headers */
+#ifndef VFIO_DEVICE_FEATURE_DMA_BUF
+#define VFIO_DEVICE_FEATURE_DMA_BUF 11
+struct vfio_region_dma_range {
+	__u64 offset;
+	__u64 length;
+};
+
+struct vfio_device_feature_dma_buf {
+	__u32 region_index;
+	__u32 open_flags;
+	__u32 flags;
+	__u32 nr_ranges;
+	struct vfio_region_dma_range dma_ranges[];
+};
+#endif
+
+/* Documented cap on nr_ranges (E2BIG above). */
+#define DMABUF_MAX_RANGES	256
+
+#define DMABUF_FORCE_P2P_PARAM \
+	"/sys/module/vfio_pci_core/parameters/dmabuf_test_force_p2p"
+#define DMABUF_DEBUGFS_EXPORTS "/sys/kernel/debug/vfio_pci_dmabuf/exports"
+
+/*
+ * Issue VFIO_DEVICE_FEATURE for the dma-buf feature.  @argsz_adj is added
+ * to the argsz that exactly covers @nr_ranges ranges (negative to make it
+ * short).  @nr_ranges is what the header claims; @nr_copy ranges are put
+ * in the buffer.  Returns the ioctl result (fd or 0), or -errno.
+ */
+static inline int dmabuf_feature_raw(int devfd, uint32_t flags,
+				     uint32_t region, uint32_t open_flags,
+				     uint32_t dflags, uint32_t nr_ranges,
+				     const struct vfio_region_dma_range *ranges,
+				     uint32_t nr_copy, long argsz_adj)
+{
+	size_t len = sizeof(struct vfio_device_feature) +
+		     sizeof(struct vfio_device_feature_dma_buf) +
+		     (size_t)nr_copy * sizeof(struct vfio_region_dma_range);
+	struct vfio_device_feature *feat;
+	struct vfio_device_feature_dma_buf *db;
+	int ret;
+
+	feat = calloc(1, len);
+	if (!feat)
+		return -ENOMEM;
+	db = (void *)feat->data;
+	feat->argsz = (uint32_t)((long)len + argsz_adj);
+	feat->flags = flags | VFIO_DEVICE_FEATURE_DMA_BUF;
+	db->region_index = region;
+	db->open_flags = open_flags;
+	db->flags = dflags;
+	db->nr_ranges = nr_ranges;
+	if (nr_copy)
+		memcpy(db->dma_ranges, ranges, nr_copy * sizeof(*ranges));
+	ret = ioctl(devfd, VFIO_DEVICE_FEATURE, feat);
+	if (ret < 0)
+		ret = -errno;
+	free(feat);
+	return ret;
+}
+
+/* Create a dma-buf of @nr ranges of @bar; fd or -errno. */
+static inline int dmabuf_export(int devfd, uint32_t bar,
+				const struct vfio_region_dma_range *ranges,
+				uint32_t nr)
+{
+	return dmabuf_feature_raw(devfd, VFIO_DEVICE_FEATURE_GET, bar,
+				  O_RDWR | O_CLOEXEC, 0, nr, ranges, nr, 0);
+}
+
+static inline int dmabuf_export1(int devfd, uint32_t bar, uint64_t offset,
+				 uint64_t length)
+{
+	struct vfio_region_dma_range r = { .offset = offset, .length = length };
+
+	return dmabuf_export(devfd, bar, &r, 1);
+}
+
+/* Config space accessors missing from vfio_util.h. */
+static inline int p2p_cfg_read8(struct p2p_dev *dev, int off, uint8_t *val)
+{
+	return pread(dev->fd, val, 1, dev->cfg.offset + off) == 1 ? 0 : -1;
+}
+
+static inline int p2p_cfg_read32(struct p2p_dev *dev, int off, uint32_t *val)
+{
+	return pread(dev->fd, val, 4, dev->cfg.offset + off) == 4 ? 0 : -1;
+}
+
+/* Offset of standard capability @id, or 0. */
+static inline int p2p_find_cap(struct p2p_dev *dev, uint8_t id)
+{
+	uint16_t status;
+	uint8_t pos, cap;
+	int ttl = 48;
+
+	if (p2p_cfg_read16(dev, PCI_STATUS, &status) ||
+	    !(status & PCI_STATUS_CAP_LIST))
+		return 0;
+	if (p2p_cfg_read8(dev, PCI_CAPABILITY_LIST, &pos))
+		return 0;
+	while (pos >= 0x40 && ttl--) {
+		pos &= ~3;
+		if (p2p_cfg_read8(dev, pos + PCI_CAP_LIST_ID, &cap))
+			return 0;
+		if (cap == id)
+			return pos;
+		if (p2p_cfg_read8(dev, pos + PCI_CAP_LIST_NEXT, &pos))
+			return 0;
+	}
+	return 0;
+}
+
+/* Unlike p2p_dev_close(), forget the mappings so a second call is safe. */
+static inline void p2p_dev_close_clear(struct p2p_dev *dev)
+{
+	int i;
+
+	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
+		if (dev->bar[i])
+			munmap(dev->bar[i], dev->bar_size[i]);
+		dev->bar[i] = NULL;
+	}
+	if (dev->fd >= 0)
+		close(dev->fd);
+	dev->fd = -1;
+}
+
+/* Open /dev/p2p_importer<N> of the edu device @bdf; fd or -1. */
+static inline int p2p_importer_open(const char *bdf)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	struct dirent *de;
+	ssize_t n;
+	DIR *d;
+	int fd = -1;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -1;
+	link[n] = 0;
+	if (strcmp(basename(link), P2P_IMPORTER_DRIVER_NAME))
+		return -1;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/misc", bdf);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "p2p_importer", 12))
+			continue;
+		snprintf(path, sizeof(path), "/dev/%s", de->d_name);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		break;
+	}
+	closedir(d);
+	return fd;
+}
+
+static inline int imp_import_flags(int imp, int dmabuf_fd, uint32_t flags,
+				   struct p2p_importer_import *out)
+{
+	struct p2p_importer_import arg = { .fd = dmabuf_fd, .flags = flags };
+
+	if (ioctl(imp, P2P_IMPORTER_IMPORT, &arg))
+		return -errno;
+	if (out)
+		*out = arg;
+	return 0;
+}
+
+/*
+ * Import; if the exporter finds no P2P path (host bridge not whitelisted,
+ * e.g. an Intel vCPU on q35 under TCG), turn on the test-only override once
+ * and retry.
+ */
+static inline int imp_import(int imp, int dmabuf_fd)
+{
+	int ret = imp_import_flags(imp, dmabuf_fd, 0, NULL);
+	char c = 0;
+	int fd;
+
+	if (ret != -EINVAL)
+		return ret;
+	fd = open(DMABUF_FORCE_P2P_PARAM, O_RDWR);
+	if (fd < 0)
+		return ret;
+	if (read(fd, &c, 1) == 1 && c == 'N' &&
+	    pwrite(fd, "Y", 1, 0) == 1) {
+		printf("# no whitelisted P2P path: enabled dmabuf_test_force_p2p\n");
+		ret = imp_import_flags(imp, dmabuf_fd, 0, NULL);
+	}
+	close(fd);
+	return ret;
+}
+
+static inline int imp_release(int imp)
+{
+	return ioctl(imp, P2P_IMPORTER_RELEASE) ? -errno : 0;
+}
+
+static inline int imp_status(int imp, struct p2p_importer_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	return ioctl(imp, P2P_IMPORTER_STATUS, st) ? -errno : 0;
+}
+
+/* One edu DMA between the edu buffer and the imported dma-buf; -errno. */
+static inline int imp_dma(int imp, uint64_t offset, uint32_t len,
+			  uint32_t edu_off, bool to_dmabuf)
+{
+	struct p2p_importer_dma arg = {
+		.offset = offset, .len = len, .edu_off = edu_off,
+		.dir = to_dmabuf ? P2P_IMPORTER_DMA_TO_DMABUF :
+				   P2P_IMPORTER_DMA_FROM_DMABUF,
+	};
+
+	return ioctl(imp, P2P_IMPORTER_DMA, &arg) ? -errno : 0;
+}
+
+static inline int imp_buf(int imp, void *data, uint32_t len, uint32_t edu_off,
+			  bool write)
+{
+	struct p2p_importer_buf arg = {
+		.data = (uintptr_t)data, .edu_off = edu_off, .len = len,
+	};
+
+	return ioctl(imp, write ? P2P_IMPORTER_BUF_WRITE :
+				  P2P_IMPORTER_BUF_READ, &arg) ? -errno : 0;
+}
+
+/* MMIO helpers for the exported BAR (uncached mapping, no memset). */
+static inline void mmio_fill(void *base, uint64_t off, uint8_t val, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		__atomic_store_n((uint8_t *)base + off + i, val,
+				 __ATOMIC_RELAXED);
+}
+
+static inline void mmio_copy_to(void *base, uint64_t off, const void *src,
+				size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		__atomic_store_n((uint8_t *)base + off + i,
+				 ((const uint8_t *)src)[i], __ATOMIC_RELAXED);
+}
+
+/* True if @len bytes at @off all equal @val. */
+static inline bool mmio_all(void *base, uint64_t off, uint8_t val, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (mmio_read8(base, off + i) != val)
+			return false;
+	return true;
+}
+
+/* Count lines of the exporter's debugfs file containing @needle; -1 if n/a. */
+static inline int dmabuf_debugfs_count(const char *needle)
+{
+	char line[512];
+	int n = 0;
+	FILE *f;
+
+	f = fopen(DMABUF_DEBUGFS_EXPORTS, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
+#endif /* __P2P_DMABUF_UTIL_H */
