@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fault injection over IOMMU_IOAS_MAP_FILE: every allocation on the map,
+ * pin, access and unmap paths of a memfd mapping is failed in turn (the
+ * fail_nth machinery of the base iommufd_fail_nth test, which this file
+ * includes). Each failure must unwind cleanly: no crash, no WARN, no leak,
+ * which the rig checks in the kernel log (KASAN, kmemleak, lockdep).
+ *
+ * The binary also carries the base file's own tests; the rig runs it with
+ * "-f map_file_fail_nth" so that only the tests below run here.
+ */
+#include "compat.h"
+#include "../iommu/iommufd_fail_nth.c"
+
+#define MF_SIZE (64 * 1024)
+
+FIXTURE(map_file_fail_nth)
+{
+	int fd;
+	int mfd;
+	uint32_t access_id;
+};
+
+FIXTURE_SETUP(map_file_fail_nth)
+{
+	self->fd = -1;
+	self->access_id = 0;
+	/* The file exists before injection starts: it is not under test. */
+	self->mfd = memfd_create("fail_nth", 0);
+	ASSERT_LE(0, self->mfd);
+	ASSERT_EQ(0, ftruncate(self->mfd, MF_SIZE));
+}
+
+FIXTURE_TEARDOWN(map_file_fail_nth)
+{
+	if (self->access_id)
+		assert(_test_cmd_destroy_access(self->access_id) == 0);
+	teardown_iommufd(self->fd, _metadata);
+	close(self->mfd);
+}
+
+static int mf_map(int fd, uint32_t ioas_id, int mfd, __u64 *iova)
+{
+	struct iommu_ioas_map_file cmd = {
+		.size = sizeof(cmd),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE |
+			 IOMMU_IOAS_MAP_FIXED_IOVA,
+		.ioas_id = ioas_id,
+		.fd = mfd,
+		.length = MF_SIZE,
+		/* Inside the mock aperture, so a domain can attach later */
+		.iova = MOCK_APERTURE_START,
+	};
+	int rc = ioctl(fd, IOMMU_IOAS_MAP_FILE, &cmd);
+
+	*iova = cmd.iova;
+	return rc;
+}
+
+/* No domain: map, in-kernel read and write (pins on demand), unmap. */
+TEST_FAIL_NTH(map_file_fail_nth, file_map_access_rw)
+{
+	uint8_t buf[128];
+	uint32_t ioas_id;
+	__u64 iova;
+
+	fail_nth_enable();
+
+	self->fd = open("/dev/iommu", O_RDWR);
+	if (self->fd == -1)
+		return -1;
+	if (_test_ioctl_ioas_alloc(self->fd, &ioas_id))
+		return -1;
+	if (mf_map(self->fd, ioas_id, self->mfd, &iova))
+		return -1;
+	if (_test_cmd_create_access(self->fd, ioas_id, &self->access_id, 0))
+		return -1;
+	{
+		struct iommu_test_cmd rw = {
+			.size = sizeof(rw),
+			.op = IOMMU_TEST_OP_ACCESS_RW,
+			.id = self->access_id,
+			.access_rw = { .iova = iova + PAGE_SIZE - 13,
+				       .length = sizeof(buf),
+				       .uptr = (uintptr_t)buf },
+		};
+
+		if (ioctl(self->fd, _IOMMU_TEST_CMD(IOMMU_TEST_OP_ACCESS_RW), &rw))
+			return -1;
+		rw.access_rw.flags = MOCK_ACCESS_RW_WRITE;
+		if (ioctl(self->fd, _IOMMU_TEST_CMD(IOMMU_TEST_OP_ACCESS_RW), &rw))
+			return -1;
+	}
+	if (_test_ioctl_ioas_unmap(self->fd, ioas_id, iova, MF_SIZE, NULL))
+		return -1;
+	return 0;
+}
+
+/* A mock domain attached first: the map pins the file and fills the domain. */
+TEST_FAIL_NTH(map_file_fail_nth, file_map_domain)
+{
+	uint32_t ioas_id, stdev_id, hwpt_id;
+	__u64 iova;
+
+	fail_nth_enable();
+
+	self->fd = open("/dev/iommu", O_RDWR);
+	if (self->fd == -1)
+		return -1;
+	if (_test_ioctl_ioas_alloc(self->fd, &ioas_id))
+		return -1;
+	if (_test_cmd_mock_domain(self->fd, ioas_id, &stdev_id, &hwpt_id, NULL))
+		return -1;
+	if (mf_map(self->fd, ioas_id, self->mfd, &iova))
+		return -1;
+	if (_test_ioctl_destroy(self->fd, stdev_id))
+		return -1;
+	if (_test_cmd_mock_domain(self->fd, ioas_id, &stdev_id, &hwpt_id, NULL))
+		return -1;
+	if (_test_ioctl_ioas_unmap(self->fd, ioas_id, iova, MF_SIZE, NULL))
+		return -1;
+	return 0;
+}
+
+/* In-kernel pinning of a file area, then a domain filled from the pins. */
+TEST_FAIL_NTH(map_file_fail_nth, file_access_pin_domain)
+{
+	uint32_t ioas_id, stdev_id, hwpt_id;
+	__u32 access_pages_id;
+	__u64 iova;
+
+	fail_nth_enable();
+
+	self->fd = open("/dev/iommu", O_RDWR);
+	if (self->fd == -1)
+		return -1;
+	if (_test_ioctl_ioas_alloc(self->fd, &ioas_id))
+		return -1;
+	if (mf_map(self->fd, ioas_id, self->mfd, &iova))
+		return -1;
+	if (_test_cmd_create_access(self->fd, ioas_id, &self->access_id,
+				    MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES))
+		return -1;
+	{
+		struct iommu_test_cmd pin = {
+			.size = sizeof(pin),
+			.op = IOMMU_TEST_OP_ACCESS_PAGES,
+			.id = self->access_id,
+			.access_pages = { .iova = iova,
+					  .length = 4 * PAGE_SIZE,
+					  .uptr = 0 },
+		};
+
+		if (ioctl(self->fd, _IOMMU_TEST_CMD(IOMMU_TEST_OP_ACCESS_PAGES), &pin))
+			return -1;
+		access_pages_id = pin.access_pages.out_access_pages_id;
+	}
+	if (_test_cmd_mock_domain(self->fd, ioas_id, &stdev_id, &hwpt_id, NULL))
+		return -1;
+	if (_test_cmd_destroy_access_pages(self->fd, self->access_id, access_pages_id))
+		return -1;
+	if (_test_ioctl_ioas_unmap(self->fd, ioas_id, iova, MF_SIZE, NULL))
+		return -1;
+	return 0;
+}
