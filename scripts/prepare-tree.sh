@@ -12,7 +12,9 @@ if [ -z "$BASE_TARBALL" ]; then
 		"$ROOT/scripts/setup-host.sh"
 		say "installing $BASE_PKG"
 		if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
-		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$BASE_PKG" >/dev/null
+		install() { DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$BASE_PKG" >/dev/null; }
+		# Package lists may be stale or missing on a new machine: refresh once.
+		install || { $SUDO apt-get update -qq && install; } || die "cannot install $BASE_PKG"
 	fi
 	pkgver=$(dpkg-query -W -f='${Version}' "$BASE_PKG" 2>/dev/null || true)
 else

@@ -57,5 +57,6 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
 	echo "setup-host: installing ${missing[*]}"
 	[ -n "$(find /var/lib/apt/lists -name '*backports*Packages*' 2>/dev/null | head -1)" ] || $SUDO apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	install() { DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+	install || { $SUDO apt-get update -qq && install; }
 fi

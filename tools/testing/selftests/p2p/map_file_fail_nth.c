@@ -57,6 +57,15 @@ static int mf_map(int fd, uint32_t ioas_id, int mfd, __u64 *iova)
 	return rc;
 }
 
+/* Open the iommufd and allocate an IOAS, both under fault injection. */
+static int open_ioas(int *fd, uint32_t *ioas_id)
+{
+	*fd = open("/dev/iommu", O_RDWR);
+	if (*fd == -1)
+		return -1;
+	return _test_ioctl_ioas_alloc(*fd, ioas_id);
+}
+
 /* No domain: map, in-kernel read and write (pins on demand), unmap. */
 TEST_FAIL_NTH(map_file_fail_nth, file_map_access_rw)
 {
@@ -66,10 +75,7 @@ TEST_FAIL_NTH(map_file_fail_nth, file_map_access_rw)
 
 	fail_nth_enable();
 
-	self->fd = open("/dev/iommu", O_RDWR);
-	if (self->fd == -1)
-		return -1;
-	if (_test_ioctl_ioas_alloc(self->fd, &ioas_id))
+	if (open_ioas(&self->fd, &ioas_id))
 		return -1;
 	if (mf_map(self->fd, ioas_id, self->mfd, &iova))
 		return -1;
@@ -104,10 +110,7 @@ TEST_FAIL_NTH(map_file_fail_nth, file_map_domain)
 
 	fail_nth_enable();
 
-	self->fd = open("/dev/iommu", O_RDWR);
-	if (self->fd == -1)
-		return -1;
-	if (_test_ioctl_ioas_alloc(self->fd, &ioas_id))
+	if (open_ioas(&self->fd, &ioas_id))
 		return -1;
 	if (_test_cmd_mock_domain(self->fd, ioas_id, &stdev_id, &hwpt_id, NULL))
 		return -1;
@@ -131,10 +134,7 @@ TEST_FAIL_NTH(map_file_fail_nth, file_access_pin_domain)
 
 	fail_nth_enable();
 
-	self->fd = open("/dev/iommu", O_RDWR);
-	if (self->fd == -1)
-		return -1;
-	if (_test_ioctl_ioas_alloc(self->fd, &ioas_id))
+	if (open_ioas(&self->fd, &ioas_id))
 		return -1;
 	if (mf_map(self->fd, ioas_id, self->mfd, &iova))
 		return -1;
