@@ -126,51 +126,13 @@ static inline int p2p_find_cap(struct p2p_dev *dev, uint8_t id)
 	return 0;
 }
 
-/* Unlike p2p_dev_close(), forget the mappings so a second call is safe. */
-static inline void p2p_dev_close_clear(struct p2p_dev *dev)
-{
-	int i;
-
-	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
-		if (dev->bar[i])
-			munmap(dev->bar[i], dev->bar_size[i]);
-		dev->bar[i] = NULL;
-	}
-	if (dev->fd >= 0)
-		close(dev->fd);
-	dev->fd = -1;
-}
-
 /* Open /dev/p2p_importer<N> of the edu device @bdf; fd or -1. */
 static inline int p2p_importer_open(const char *bdf)
 {
-	char path[PATH_MAX], link[PATH_MAX];
-	struct dirent *de;
-	ssize_t n;
-	DIR *d;
-	int fd = -1;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
+	if (!p2p_dev_driver_is(bdf, P2P_IMPORTER_DRIVER_NAME))
 		return -1;
-	link[n] = 0;
-	if (strcmp(basename(link), P2P_IMPORTER_DRIVER_NAME))
-		return -1;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/misc", bdf);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, "p2p_importer", 12))
-			continue;
-		snprintf(path, sizeof(path), "/dev/%s", de->d_name);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		break;
-	}
-	closedir(d);
-	return fd;
+	return p2p_open_dev_node(bdf, "misc", "p2p_importer", "/dev",
+				 O_RDWR | O_CLOEXEC);
 }
 
 static inline int imp_import_flags(int imp, int dmabuf_fd, uint32_t flags,

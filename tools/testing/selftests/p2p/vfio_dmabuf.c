@@ -82,7 +82,7 @@ FIXTURE_TEARDOWN(dmabuf)
 {
 	if (self->imp >= 0)
 		close(self->imp);
-	p2p_dev_close_clear(&self->shm);
+	p2p_dev_close(&self->shm);
 	if (self->iommufd >= 0)
 		close(self->iommufd);
 }
@@ -314,10 +314,10 @@ TEST_F(dmabuf, bar_not_memory)
 						     VFIO_DEVICE_FEATURE_GET,
 						     bar, O_RDWR, 0, 1, &r, 1,
 						     0));
-			p2p_dev_close_clear(&dev);
+			p2p_dev_close(&dev);
 			return;
 		}
-		p2p_dev_close_clear(&dev);
+		p2p_dev_close(&dev);
 	}
 	SKIP(return, "no vfio-pci device of the rig has an I/O BAR");
 }
@@ -685,7 +685,7 @@ TEST_F_TIMEOUT(dmabuf, close_while_imported, 90)
 	ASSERT_EQ(0, imp_status(self->imp, &st0));
 
 	/* Last close of the device: permanent revoke */
-	p2p_dev_close_clear(&self->shm);
+	p2p_dev_close(&self->shm);
 	self->bar = NULL;
 	ASSERT_EQ(0, imp_status(self->imp, &st1));
 	EXPECT_LT(st0.move_notify_count, st1.move_notify_count);

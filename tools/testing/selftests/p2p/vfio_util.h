@@ -48,8 +48,8 @@ struct p2p_dev {
 	size_t bar_size[VFIO_PCI_NUM_REGIONS];
 };
 
-/* Device is present in the guest and bound to vfio-pci. */
-static inline bool p2p_dev_present(const char *bdf)
+/* The device exists in the guest and is bound to the driver @drv. */
+static inline bool p2p_dev_driver_is(const char *bdf, const char *drv)
 {
 	char path[PATH_MAX], link[PATH_MAX];
 	ssize_t n;
@@ -59,7 +59,13 @@ static inline bool p2p_dev_present(const char *bdf)
 	if (n < 0)
 		return false;
 	link[n] = 0;
-	return !strcmp(basename(link), "vfio-pci");
+	return !strcmp(basename(link), drv);
+}
+
+/* Device is present in the guest and bound to vfio-pci. */
+static inline bool p2p_dev_present(const char *bdf)
+{
+	return p2p_dev_driver_is(bdf, "vfio-pci");
 }
 
 static inline int p2p_iommu_group(const char *bdf)
@@ -75,27 +81,38 @@ static inline int p2p_iommu_group(const char *bdf)
 	return atoi(basename(link));
 }
 
-/* Open /dev/vfio/devices/vfioN for the device (iommufd cdev path). */
-static inline int p2p_open_cdev(const char *bdf)
+/*
+ * Open the character device a driver created for @bdf: the first entry
+ * named @prefix* in the device's sysfs directory @subdir, as @devdir/<name>.
+ * Returns the fd or -1.
+ */
+static inline int p2p_open_dev_node(const char *bdf, const char *subdir,
+				    const char *prefix, const char *devdir, int flags)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
 	int fd = -1;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, subdir);
 	d = opendir(path);
 	if (!d)
 		return -1;
 	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, "vfio", 4))
+		if (strncmp(de->d_name, prefix, strlen(prefix)))
 			continue;
-		snprintf(path, sizeof(path), "/dev/vfio/devices/%s", de->d_name);
-		fd = open(path, O_RDWR);
+		snprintf(path, sizeof(path), "%s/%s", devdir, de->d_name);
+		fd = open(path, flags);
 		break;
 	}
 	closedir(d);
 	return fd;
+}
+
+/* Open /dev/vfio/devices/vfioN for the device (iommufd cdev path). */
+static inline int p2p_open_cdev(const char *bdf)
+{
+	return p2p_open_dev_node(bdf, "vfio-dev", "vfio", "/dev/vfio/devices", O_RDWR);
 }
 
 static inline int p2p_dev_setup(struct p2p_dev *dev, int fd)
@@ -107,13 +124,16 @@ static inline int p2p_dev_setup(struct p2p_dev *dev, int fd)
 	return ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &dev->cfg);
 }
 
+/* Unmap the BARs and close the device; safe to call again. */
 static inline void p2p_dev_close(struct p2p_dev *dev)
 {
 	int i;
 
-	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++)
+	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
 		if (dev->bar[i])
 			munmap(dev->bar[i], dev->bar_size[i]);
+		dev->bar[i] = NULL;
+	}
 	if (dev->fd >= 0)
 		close(dev->fd);
 	dev->fd = -1;
