@@ -49,10 +49,10 @@ chmod +x "$run/root/init"
 # --- devices ---
 shm=/dev/shm/p2p-$name-$$
 small_size=16M large_size=${P2P_LARGE_BAR:-8G}
-truncate -s 0 "$shm-small" "$shm-large"
-truncate -s "$small_size" "$shm-small"
+truncate -s 0 "$shm-small" "$shm-large" "$shm-rp"
+truncate -s "$small_size" "$shm-small" "$shm-rp"
 truncate -s "$large_size" "$shm-large"
-cleanup() { rm -f "$shm-small" "$shm-large"; }
+cleanup() { rm -f "$shm-small" "$shm-large" "$shm-rp"; }
 trap cleanup EXIT
 
 accel=tcg
@@ -80,10 +80,26 @@ qemu+=(-device edu,addr=01.0,dma_mask=0xffffffffffffffff
 	-device ivshmem-plain,memdev=shm0,addr=02.0
 	-device edu,addr=03.0,dma_mask=0xffffffffffffffff
 	-object memory-backend-file,id=shm1,size=$large_size,share=on,mem-path=$shm-large
-	-device ivshmem-plain,memdev=shm1,addr=04.0)
+	-device ivshmem-plain,memdev=shm1,addr=04.0
+	# Devices with the reset and power methods the root bus ivshmem lacks:
+	# an ivshmem alone behind a root port (secondary bus reset, so
+	# VFIO_DEVICE_RESET and hot reset), an nvme with a controller memory
+	# buffer in BAR2 (PM capability for D3hot, PCIe FLR) and an e1000e
+	# (the one emulated endpoint with AER, for injected errors).  The root
+	# ports report 2.5 GT/s links: at higher speeds Linux waits for Data
+	# Link Layer Link Active after a secondary bus reset, which QEMU's root
+	# port does not set again for PCIe endpoints, and fails the reset.
+	-device pcie-root-port,id=rp1,addr=05.0,chassis=1,x-speed=2_5
+	-object memory-backend-file,id=shm2,size=$small_size,share=on,mem-path=$shm-rp
+	-device ivshmem-plain,memdev=shm2,bus=rp1
+	-device pcie-root-port,id=rp2,addr=06.0,chassis=2,x-speed=2_5
+	-device nvme,serial=p2p-cmb,cmb_size_mb=16,bus=rp2
+	-device pcie-root-port,id=rp3,addr=07.0,chassis=3,x-speed=2_5
+	-device e1000e,bus=rp3)
 
 say "vm '$name': base $(base_version), flavor $FLAVOR, accel $accel, profile $profile"
-say "  devices: 00:01.0 edu, 00:02.0 ivshmem $small_size, 00:03.0 edu, 00:04.0 ivshmem $large_size$([ "$profile" = vtd ] && echo ', intel-iommu (caching-mode)')"
+say "  devices: 00:01.0 edu, 00:02.0 ivshmem $small_size, 00:03.0 edu, 00:04.0 ivshmem $large_size,"
+say "    01:00.0 ivshmem $small_size, 02:00.0 nvme (16M CMB), 03:00.0 e1000e (each behind a root port)$([ "$profile" = vtd ] && echo ', intel-iommu (caching-mode)')"
 log=$LOGS/$name.log
 t0=$(date +%s.%N)
 set +e
@@ -94,7 +110,7 @@ secs=$(echo "$(date +%s.%N) - $t0" | bc)
 say "vm '$name' finished in ${secs%.*}.$(echo "$secs" | cut -d. -f2 | cut -c1) s (qemu status $qrc), log: $log"
 [ "$qrc" -eq 124 ] && echo "[rig] ERROR: vm '$name' timed out after $timeout s" >&2
 
-args=(--log "$log" --shm "small=$shm-small" --shm "large=$shm-large")
+args=(--log "$log" --shm "small=$shm-small" --shm "large=$shm-large" --shm "rp=$shm-rp")
 [ -n "$results" ] && args+=(--results "$results")
 [ -n "$known" ] && args+=(--known-skips "$known")
 [ "${P2P_QUIET:-0}" = 1 ] || args+=(--echo)

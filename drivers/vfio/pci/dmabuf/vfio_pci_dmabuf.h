@@ -159,6 +159,10 @@ struct vfio_pci_dmabuf_attach {
 
 /* vfio_pci_dmabuf_validate.c */
 int vfio_pci_dmabuf_check_bar(struct pci_dev *pdev, u32 bar);
+int vfio_pci_dmabuf_check_ranges_in(resource_size_t start,
+				    resource_size_t end,
+				    const struct vfio_region_dma_range *ranges,
+				    u32 nr_ranges, size_t *total);
 int vfio_pci_dmabuf_check_ranges(struct pci_dev *pdev, u32 bar,
 				 const struct vfio_region_dma_range *ranges,
 				 u32 nr_ranges, size_t *total);

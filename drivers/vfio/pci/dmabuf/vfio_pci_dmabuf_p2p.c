@@ -26,20 +26,6 @@
 
 #include "vfio_pci_dmabuf.h"
 
-#if IS_ENABLED(CONFIG_VFIO_PCI_DMABUF_TEST_IMPORTER)
-/*
- * Test-only: treat a host bridge path that pci_p2pdma_distance_many()
- * rejects (host bridge not whitelisted, e.g. QEMU q35 with an Intel vCPU)
- * as supported.  Only built with the test importer; off by default.
- */
-static bool dmabuf_test_force_p2p;
-module_param(dmabuf_test_force_p2p, bool, 0644);
-MODULE_PARM_DESC(dmabuf_test_force_p2p,
-		 "TEST ONLY: allow dma-buf P2P through non-whitelisted host bridges");
-#else
-#define dmabuf_test_force_p2p false
-#endif
-
 /**
  * vfio_pci_dmabuf_map_type_name - name of a P2P mapping type for humans
  * @type: mapping type
@@ -137,16 +123,10 @@ int vfio_pci_dmabuf_p2p_type(struct pci_dev *provider, struct device *client,
 	t = vfio_pci_dmabuf_path_type(provider, pclient);
 
 	if (pci_p2pdma_distance_many(provider, &client, 1, false) < 0) {
-		if (!dmabuf_test_force_p2p) {
-			dev_warn_ratelimited(&pclient->dev,
-					     "no P2P DMA path to %s (host bridge not whitelisted)\n",
-					     pci_name(provider));
-			return -EINVAL;
-		}
 		dev_warn_ratelimited(&pclient->dev,
-				     "TEST: forcing P2P DMA to %s through the host bridge\n",
+				     "no P2P DMA path to %s (host bridge not whitelisted)\n",
 				     pci_name(provider));
-		t = VFIO_PCI_DMABUF_PATH_HOST_BRIDGE;
+		return -EINVAL;
 	}
 
 	*type = t;

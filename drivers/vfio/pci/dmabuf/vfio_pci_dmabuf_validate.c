@@ -73,22 +73,24 @@ static int vfio_pci_dmabuf_check_overlap(const struct vfio_region_dma_range *r,
 }
 
 /**
- * vfio_pci_dmabuf_check_ranges - validate the ranges of a dma-buf request
- * @pdev: exporting device
- * @bar: BAR the ranges are relative to, already checked
- * @ranges: ranges copied from the user
+ * vfio_pci_dmabuf_check_ranges_in - validate ranges against a BAR's span
+ * @start: CPU physical address of the first byte of the BAR
+ * @end: CPU physical address of the last byte of the BAR
+ * @ranges: ranges copied from the user, offsets relative to @start
  * @nr_ranges: number of @ranges, 1..VFIO_PCI_DMABUF_MAX_RANGES
  * @total: on success, the sum of the range lengths
+ *
+ * The device independent part of vfio_pci_dmabuf_check_ranges(), which
+ * the KUnit suite tests directly.
  *
  * Return: 0, -EINVAL or -EOVERFLOW as described at the top of this file,
  * -ENOMEM.
  */
-int vfio_pci_dmabuf_check_ranges(struct pci_dev *pdev, u32 bar,
-				 const struct vfio_region_dma_range *ranges,
-				 u32 nr_ranges, size_t *total)
+int vfio_pci_dmabuf_check_ranges_in(resource_size_t start,
+				    resource_size_t end,
+				    const struct vfio_region_dma_range *ranges,
+				    u32 nr_ranges, size_t *total)
 {
-	resource_size_t start = pci_resource_start(pdev, bar);
-	resource_size_t end = pci_resource_end(pdev, bar);
 	size_t sum = 0;
 	int ret;
 	u32 i;
@@ -115,4 +117,23 @@ int vfio_pci_dmabuf_check_ranges(struct pci_dev *pdev, u32 bar,
 
 	*total = sum;
 	return 0;
+}
+
+/**
+ * vfio_pci_dmabuf_check_ranges - validate the ranges of a dma-buf request
+ * @pdev: exporting device
+ * @bar: BAR the ranges are relative to, already checked
+ * @ranges: ranges copied from the user
+ * @nr_ranges: number of @ranges, 1..VFIO_PCI_DMABUF_MAX_RANGES
+ * @total: on success, the sum of the range lengths
+ *
+ * Return: see vfio_pci_dmabuf_check_ranges_in().
+ */
+int vfio_pci_dmabuf_check_ranges(struct pci_dev *pdev, u32 bar,
+				 const struct vfio_region_dma_range *ranges,
+				 u32 nr_ranges, size_t *total)
+{
+	return vfio_pci_dmabuf_check_ranges_in(pci_resource_start(pdev, bar),
+					       pci_resource_end(pdev, bar),
+					       ranges, nr_ranges, total);
 }

@@ -32,8 +32,6 @@ struct vfio_device_feature_dma_buf {
 /* Documented cap on nr_ranges (E2BIG above). */
 #define DMABUF_MAX_RANGES	256
 
-#define DMABUF_FORCE_P2P_PARAM \
-	"/sys/module/vfio_pci_core/parameters/dmabuf_test_force_p2p"
 #define DMABUF_DEBUGFS_EXPORTS "/sys/kernel/debug/vfio_pci_dmabuf/exports"
 
 /*
@@ -147,29 +145,9 @@ static inline int imp_import_flags(int imp, int dmabuf_fd, uint32_t flags,
 	return 0;
 }
 
-/*
- * Import; if the exporter finds no P2P path (host bridge not whitelisted,
- * e.g. an Intel vCPU on q35 under TCG), turn on the test-only override once
- * and retry.
- */
 static inline int imp_import(int imp, int dmabuf_fd)
 {
-	int ret = imp_import_flags(imp, dmabuf_fd, 0, NULL);
-	char c = 0;
-	int fd;
-
-	if (ret != -EINVAL)
-		return ret;
-	fd = open(DMABUF_FORCE_P2P_PARAM, O_RDWR);
-	if (fd < 0)
-		return ret;
-	if (read(fd, &c, 1) == 1 && c == 'N' &&
-	    pwrite(fd, "Y", 1, 0) == 1) {
-		printf("# no whitelisted P2P path: enabled dmabuf_test_force_p2p\n");
-		ret = imp_import_flags(imp, dmabuf_fd, 0, NULL);
-	}
-	close(fd);
-	return ret;
+	return imp_import_flags(imp, dmabuf_fd, 0, NULL);
 }
 
 static inline int imp_release(int imp)
@@ -254,5 +232,41 @@ static inline int dmabuf_debugfs_count(const char *needle)
 	fclose(f);
 	return n;
 }
+
+/* Byte a test writes with the CPU where a DMA must (not) land. */
+#define DMABUF_SENTINEL	0xa5
+
+#ifdef __KSELFTEST_HARNESS_H
+/*
+ * Write @msg through importer @imp into dma-buf offset @off, which is BAR
+ * offset @bar_off of the mapping @bar: check that it landed over a
+ * sentinel, and ask the host to check the backing file @shm (NULL: the BAR
+ * has no host file).  Returns the DMA's -errno; a DMA that succeeded but
+ * did not land is a test failure.
+ */
+static inline int imp_dma_msg(struct __test_metadata *_metadata, int imp,
+			      void *bar, const char *shm, uint64_t off,
+			      uint64_t bar_off, const char *msg,
+			      const char *name)
+{
+	size_t len = strlen(msg) + 1;
+	char got[256];
+	int ret;
+
+	mmio_fill(bar, bar_off, DMABUF_SENTINEL, len);
+	EXPECT_EQ(0, imp_buf(imp, (void *)msg, len, 0, true));
+	ret = imp_dma(imp, off, len, 0, true);
+	if (ret)
+		return ret;
+	mmio_copy_from(got, bar, bar_off, len);
+	EXPECT_EQ(0, memcmp(got, msg, len)) {
+		TH_LOG("%s: DMA did not land at BAR offset %#llx", name,
+		       (unsigned long long)bar_off);
+	}
+	if (shm)
+		p2p_host_expect(shm, bar_off, msg, len, name);
+	return 0;
+}
+#endif
 
 #endif /* __P2P_DMABUF_UTIL_H */

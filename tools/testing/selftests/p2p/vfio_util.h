@@ -29,6 +29,10 @@
 #define P2P_IVSHMEM0	"0000:00:02.0"
 #define P2P_EDU1	"0000:00:03.0"
 #define P2P_IVSHMEM1	"0000:00:04.0"
+/* Each alone behind its own PCIe root port */
+#define P2P_IVSHMEM_RP	"0000:01:00.0"
+#define P2P_NVME	"0000:02:00.0"
+#define P2P_E1000E	"0000:03:00.0"
 
 /* edu registers and its internal DMA buffer address. */
 #define EDU_ID		0x00

@@ -1,0 +1,659 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Revocation of VFIO dma-bufs on every trigger, on every kind of device the
+ * rig has.  Each variant exports a memory BAR of one vfio-pci device:
+ *
+ *   ivshmem_root      00:02.0 ivshmem on the root bus: no PM capability, no
+ *                     reset method (BAR2, host file "small")
+ *   ivshmem_rootport  01:00.0 ivshmem alone behind a root port: secondary
+ *                     bus reset, so VFIO_DEVICE_RESET, hot reset and sysfs
+ *                     reset (BAR2, host file "rp")
+ *   nvme_cmb          02:00.0 nvme, BAR2 is its controller memory buffer:
+ *                     PM capability (D3hot) and PCIe FLR
+ *
+ * The test importer (edu 00:03.0, "p2p_importer") imports the dma-buf and
+ * DMAs into it.  For each trigger: the importer gets move_notify and
+ * unmaps, DMA fails with ENODEV and does not land, and after the device is
+ * usable again DMA lands again.  A trigger that the device cannot do is a
+ * skip that names the missing capability.
+ *
+ * The injected AER error is tested on the e1000e (03:00.0), the one
+ * emulated endpoint with an AER capability.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "../kselftest_harness.h"
+#include "dmabuf_util.h"
+
+#define BAR		VFIO_PCI_BAR2_REGION_INDEX
+#define PAGE		4096ULL
+
+/*
+ * BAR areas, one per test, so that later tests never overwrite what an
+ * earlier one asked the host to check.  00:02.0 shares its BAR with
+ * vfio_dmabuf.c, which stays below 0x500000.
+ */
+#define AREA(n)		(0x800000ULL + (n) * 0x10000ULL)
+
+/* How long an asynchronous restore (work item) may take, in 100 ms steps */
+#define RESTORE_POLLS	100
+
+FIXTURE(revoke) {
+	int iommufd;
+	uint32_t ioas_id;
+	struct p2p_dev dev;
+	void *bar;
+	int imp;
+};
+
+FIXTURE_VARIANT(revoke) {
+	const char *bdf;
+	const char *shm;	/* host backing file of the BAR, or NULL */
+};
+
+FIXTURE_VARIANT_ADD(revoke, ivshmem_root) {
+	.bdf = P2P_IVSHMEM0,
+	.shm = "small",
+};
+
+FIXTURE_VARIANT_ADD(revoke, ivshmem_rootport) {
+	.bdf = P2P_IVSHMEM_RP,
+	.shm = "rp",
+};
+
+FIXTURE_VARIANT_ADD(revoke, nvme_cmb) {
+	.bdf = P2P_NVME,
+	.shm = NULL,
+};
+
+static int open_dev(struct _test_data_revoke *self, const char *bdf)
+{
+	if (p2p_open_iommufd_dev(&self->dev, bdf, self->iommufd,
+				 self->ioas_id))
+		return -1;
+	self->bar = p2p_map_bar(&self->dev, BAR);
+	if (!self->bar)
+		return -1;
+	return p2p_cmd_bits(&self->dev, PCI_COMMAND_MEMORY, 0);
+}
+
+FIXTURE_SETUP(revoke)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+
+	self->iommufd = -1;
+	self->dev.fd = -1;
+	self->imp = -1;
+	if (!p2p_dev_present(variant->bdf))
+		SKIP(return, "%s is not bound to vfio-pci", variant->bdf);
+	if (p2p_iommu_group(variant->bdf) < 0)
+		SKIP(return, "no IOMMU groups (VM without a vIOMMU)");
+	self->imp = p2p_importer_open(P2P_EDU1);
+	if (self->imp < 0)
+		SKIP(return, "%s not bound to %s", P2P_EDU1,
+		     P2P_IMPORTER_DRIVER_NAME);
+
+	self->iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->iommufd);
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	self->ioas_id = alloc.out_ioas_id;
+	ASSERT_EQ(0, open_dev(self, variant->bdf));
+}
+
+FIXTURE_TEARDOWN(revoke)
+{
+	if (self->imp >= 0)
+		close(self->imp);
+	p2p_dev_close(&self->dev);
+	if (self->iommufd >= 0)
+		close(self->iommufd);
+}
+
+static int dma_msg(struct __test_metadata *_metadata,
+		   struct _test_data_revoke *self,
+		   const struct _fixture_variant_revoke *variant, uint64_t off,
+		   uint64_t bar_off, const char *msg)
+{
+	return imp_dma_msg(_metadata, self->imp, self->bar, variant->shm, off,
+			   bar_off, msg, msg);
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Export and import one page at BAR offset @area, and check that a DMA
+ * lands.  Returns the dma-buf fd; the importer's status is in @st.
+ */
+static int setup_import(struct __test_metadata *_metadata,
+			struct _test_data_revoke *self,
+			const struct _fixture_variant_revoke *variant,
+			uint64_t area, const char *name,
+			struct p2p_importer_status *st)
+{
+	char msg[128];
+	int fd;
+
+	fd = dmabuf_export1(self->dev.fd, BAR, area, PAGE);
+	if (fd < 0)
+		return fd;
+	EXPECT_EQ(0, imp_import(self->imp, fd));
+	snprintf(msg, sizeof(msg), "P2P-DMABUF %s %s before", variant->bdf,
+		 name);
+	EXPECT_EQ(0, dma_msg(_metadata, self, variant, 0, area, msg));
+	EXPECT_EQ(0, imp_status(self->imp, st));
+	EXPECT_EQ(1U, st->mapped);
+	return fd;
+}
+
+/* The importer got move_notify for the revoke and holds no mapping. */
+static void expect_revoked(struct __test_metadata *_metadata,
+			   struct _test_data_revoke *self,
+			   const struct p2p_importer_status *before)
+{
+	struct p2p_importer_status st;
+
+	ASSERT_EQ(0, imp_status(self->imp, &st));
+	EXPECT_LT(before->move_notify_count, st.move_notify_count);
+	EXPECT_EQ(0U, st.mapped);
+}
+
+/*
+ * DMA must land again at @area + 0x800.  With @wait, the restore happens
+ * asynchronously: retry while the dma-buf is still revoked.
+ */
+static void expect_restored(struct __test_metadata *_metadata,
+			    struct _test_data_revoke *self,
+			    const struct _fixture_variant_revoke *variant,
+			    uint64_t area, const char *name, bool wait)
+{
+	char msg[128];
+	int i, ret;
+
+	snprintf(msg, sizeof(msg), "P2P-DMABUF %s %s after restore",
+		 variant->bdf, name);
+	for (i = 0; i < RESTORE_POLLS; i++) {
+		ret = dma_msg(_metadata, self, variant, 0x800, area + 0x800,
+			      msg);
+		if (ret != -ENODEV || !wait)
+			break;
+		sleep_ms(100);
+	}
+	EXPECT_EQ(0, ret) {
+		TH_LOG("%s: not restored", name);
+	}
+}
+
+typedef int (*trigger_fn)(struct _test_data_revoke *self, int on);
+
+/* The variant of the running test, for triggers that need more than self */
+static const struct _fixture_variant_revoke *cur_variant;
+
+static const char *rpm_status(const char *bdf)
+{
+	static char buf[32];
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path),
+		 "/sys/bus/pci/devices/%s/power/runtime_status", bdf);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return "n/a";
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n - 1 : 0] = 0;
+	return buf;
+}
+
+/*
+ * A trigger with separate revoke and restore steps: revoke with @trig(0),
+ * check that DMA fails with ENODEV and does not land, restore with
+ * @trig(1) and check that DMA lands again.
+ */
+static void revoke_cycle(struct __test_metadata *_metadata,
+			 struct _test_data_revoke *self,
+			 const struct _fixture_variant_revoke *variant,
+			 uint64_t area, trigger_fn trig, const char *name)
+{
+	struct p2p_importer_status st0, st;
+	int fd;
+
+	fd = setup_import(_metadata, self, variant, area, name, &st0);
+	ASSERT_LE(0, fd);
+	mmio_fill(self->bar, area + 0x800, DMABUF_SENTINEL, 0x100);
+
+	ASSERT_EQ(0, trig(self, 0));
+	expect_revoked(_metadata, self, &st0);
+	EXPECT_EQ(-ENODEV, imp_dma(self->imp, 0x800, 0x100, 0, true));
+	ASSERT_EQ(0, imp_status(self->imp, &st));
+	EXPECT_EQ(ENODEV, st.last_map_error);
+
+	ASSERT_EQ(0, trig(self, 1));
+	EXPECT_TRUE(mmio_all(self->bar, area + 0x800, DMABUF_SENTINEL,
+			     0x100)) {
+		TH_LOG("%s: DMA landed while revoked", name);
+	}
+	expect_restored(_metadata, self, variant, area, name, false);
+	ASSERT_EQ(0, imp_status(self->imp, &st));
+	EXPECT_EQ(1U, st.mapped);
+	EXPECT_LT(st0.map_count, st.map_count);
+	EXPECT_EQ(0, imp_release(self->imp));
+	close(fd);
+}
+
+/*
+ * A reset: revoke and restore both happen inside @reset.  The importer must
+ * have seen move_notify and unmapped; afterwards DMA lands again (at once,
+ * or with @wait once the asynchronous restore ran).
+ */
+static void reset_cycle(struct __test_metadata *_metadata,
+			struct _test_data_revoke *self,
+			const struct _fixture_variant_revoke *variant,
+			uint64_t area, int (*reset)(struct _test_data_revoke *),
+			bool wait, const char *name)
+{
+	struct p2p_importer_status st0;
+	int fd;
+
+	fd = setup_import(_metadata, self, variant, area, name, &st0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, reset(self));
+	expect_revoked(_metadata, self, &st0);
+	expect_restored(_metadata, self, variant, area, name, wait);
+	EXPECT_EQ(0, imp_release(self->imp));
+	close(fd);
+}
+
+static int trig_cmd_mem(struct _test_data_revoke *self, int on)
+{
+	return on ? p2p_cmd_bits(&self->dev, PCI_COMMAND_MEMORY, 0) :
+		    p2p_cmd_bits(&self->dev, 0, PCI_COMMAND_MEMORY);
+}
+
+static int trig_pm(struct _test_data_revoke *self, int on)
+{
+	int pm = p2p_find_cap(&self->dev, PCI_CAP_ID_PM);
+	uint16_t ctrl;
+
+	if (!pm || p2p_cfg_read16(&self->dev, pm + PCI_PM_CTRL, &ctrl))
+		return -1;
+	ctrl &= ~PCI_PM_CTRL_STATE_MASK;
+	if (!on)
+		ctrl |= 3;	/* D3hot */
+	if (p2p_cfg_write16(&self->dev, pm + PCI_PM_CTRL, ctrl))
+		return -1;
+	/* Leaving D3hot without No_Soft_Reset may clear the command register */
+	return on ? p2p_cmd_bits(&self->dev, PCI_COMMAND_MEMORY, 0) : 0;
+}
+
+static int trig_low_power(struct _test_data_revoke *self, int on)
+{
+	struct vfio_device_feature feat = {
+		.argsz = sizeof(feat),
+		.flags = VFIO_DEVICE_FEATURE_SET |
+			 (on ? VFIO_DEVICE_FEATURE_LOW_POWER_EXIT :
+			       VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY),
+	};
+
+	return ioctl(self->dev.fd, VFIO_DEVICE_FEATURE, &feat);
+}
+
+/*
+ * Low power entry with a wakeup eventfd: the exit is the eventfd path, taken
+ * when the user touches the suspended device (here: any device ioctl).  The
+ * device suspends asynchronously after the entry, so touch it until the
+ * wakeup is signalled.
+ */
+static int trig_low_power_wakeup(struct _test_data_revoke *self, int on)
+{
+	struct {
+		struct vfio_device_feature feat;
+		struct vfio_device_low_power_entry_with_wakeup w;
+	} arg = {
+		.feat.argsz = sizeof(arg),
+		.feat.flags = VFIO_DEVICE_FEATURE_SET |
+			VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP,
+	};
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	static int efd = -1;
+	struct pollfd pfd;
+	uint64_t n = 0;
+	int i, ret = -1;
+
+	if (!on) {
+		efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (efd < 0)
+			return -1;
+		arg.w.wakeup_eventfd = efd;
+		return ioctl(self->dev.fd, VFIO_DEVICE_FEATURE, &arg);
+	}
+	pfd.fd = efd;
+	pfd.events = POLLIN;
+	for (i = 0; i < RESTORE_POLLS && ret; i++) {
+		if (ioctl(self->dev.fd, VFIO_DEVICE_GET_INFO, &info))
+			break;
+		if (poll(&pfd, 1, 100) == 1 &&
+		    read(efd, &n, sizeof(n)) == sizeof(n))
+			ret = 0;
+	}
+	if (ret)
+		printf("# %s: no wakeup signalled, runtime PM status %s\n",
+		       cur_variant->bdf, rpm_status(cur_variant->bdf));
+	close(efd);
+	efd = -1;
+	return ret;
+}
+
+static int do_device_reset(struct _test_data_revoke *self)
+{
+	if (ioctl(self->dev.fd, VFIO_DEVICE_RESET))
+		return -errno;
+	/* The reset may have cleared the command register */
+	return p2p_cmd_bits(&self->dev, PCI_COMMAND_MEMORY, 0);
+}
+
+static int do_hot_reset(struct _test_data_revoke *self)
+{
+	/* cdev: a zero-length fd array, ownership proven through iommufd */
+	struct vfio_pci_hot_reset reset = { .argsz = sizeof(reset) };
+
+	if (ioctl(self->dev.fd, VFIO_DEVICE_PCI_HOT_RESET, &reset))
+		return -errno;
+	return p2p_cmd_bits(&self->dev, PCI_COMMAND_MEMORY, 0);
+}
+
+/* Offset of the PCIe capability, or 0 */
+static int pcie_cap(struct _test_data_revoke *self)
+{
+	return p2p_find_cap(&self->dev, PCI_CAP_ID_EXP);
+}
+
+static bool has_flr(struct _test_data_revoke *self)
+{
+	int exp = pcie_cap(self);
+	uint32_t devcap;
+
+	if (!exp || p2p_cfg_read32(&self->dev, exp + PCI_EXP_DEVCAP, &devcap))
+		return false;
+	return devcap & PCI_EXP_DEVCAP_FLR;
+}
+
+/* Virtual FLR: the user sets Initiate FLR in the emulated Device Control */
+static int do_vflr(struct _test_data_revoke *self)
+{
+	int exp = pcie_cap(self);
+	uint16_t ctl;
+
+	if (p2p_cfg_read16(&self->dev, exp + PCI_EXP_DEVCTL, &ctl) ||
+	    p2p_cfg_write16(&self->dev, exp + PCI_EXP_DEVCTL,
+			    ctl | PCI_EXP_DEVCTL_BCR_FLR))
+		return -1;
+	return p2p_cmd_bits(&self->dev, PCI_COMMAND_MEMORY, 0);
+}
+
+/* Host-initiated reset through sysfs, behind vfio-pci's back. */
+static const char *sysfs_reset_path(const struct _fixture_variant_revoke *v)
+{
+	static char path[128];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/reset", v->bdf);
+	return path;
+}
+
+static int do_sysfs_reset(struct _test_data_revoke *self)
+{
+	int fd = open(sysfs_reset_path(cur_variant), O_WRONLY);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1", 1) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+TEST_F_TIMEOUT(revoke, command_mem, 90)
+{
+	revoke_cycle(_metadata, self, variant, AREA(0), trig_cmd_mem,
+		     "command_mem");
+}
+
+TEST_F_TIMEOUT(revoke, pm_d3hot, 90)
+{
+	if (!p2p_find_cap(&self->dev, PCI_CAP_ID_PM))
+		SKIP(return, "%s has no PM capability", variant->bdf);
+	revoke_cycle(_metadata, self, variant, AREA(1), trig_pm, "pm_d3hot");
+}
+
+TEST_F_TIMEOUT(revoke, low_power, 90)
+{
+	revoke_cycle(_metadata, self, variant, AREA(2), trig_low_power,
+		     "low_power");
+}
+
+/* Upstream leaves dma-bufs revoked after this exit; we restore. */
+TEST_F_TIMEOUT(revoke, low_power_wakeup, 90)
+{
+	cur_variant = variant;
+	revoke_cycle(_metadata, self, variant, AREA(3), trig_low_power_wakeup,
+		     "low_power_wakeup");
+}
+
+TEST_F_TIMEOUT(revoke, device_reset, 90)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+
+	ASSERT_EQ(0, ioctl(self->dev.fd, VFIO_DEVICE_GET_INFO, &info));
+	if (!(info.flags & VFIO_DEVICE_FLAGS_RESET))
+		SKIP(return, "%s has no reset method (VFIO_DEVICE_FLAGS_RESET)",
+		     variant->bdf);
+	reset_cycle(_metadata, self, variant, AREA(4), do_device_reset, false,
+		    "device_reset");
+}
+
+TEST_F_TIMEOUT(revoke, hot_reset, 90)
+{
+	struct vfio_pci_hot_reset_info info = { .argsz = sizeof(info) };
+
+	if (ioctl(self->dev.fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &info) &&
+	    errno != ENOSPC)
+		SKIP(return, "%s has no slot or bus reset (%s)", variant->bdf,
+		     strerror(errno));
+	reset_cycle(_metadata, self, variant, AREA(5), do_hot_reset, false,
+		    "hot_reset");
+}
+
+TEST_F_TIMEOUT(revoke, virtual_flr, 90)
+{
+	if (!has_flr(self))
+		SKIP(return, "%s has no PCIe FLR capability", variant->bdf);
+	reset_cycle(_metadata, self, variant, AREA(6), do_vflr, false,
+		    "virtual_flr");
+}
+
+TEST_F_TIMEOUT(revoke, virtual_af_flr, 90)
+{
+	/* vfio-pci emulates AF FLR too; no emulated device has the capability */
+	if (!p2p_find_cap(&self->dev, PCI_CAP_ID_AF))
+		SKIP(return, "%s has no AF capability (no QEMU device has one)",
+		     variant->bdf);
+	reset_cycle(_metadata, self, variant, AREA(7), do_vflr, false,
+		    "virtual_af_flr");
+}
+
+/* Revoked by reset_prepare, restored by a work item after reset_done. */
+TEST_F_TIMEOUT(revoke, sysfs_reset, 90)
+{
+	if (access(sysfs_reset_path(variant), W_OK))
+		SKIP(return, "%s has no reset method in sysfs", variant->bdf);
+	cur_variant = variant;
+	reset_cycle(_metadata, self, variant, AREA(8), do_sysfs_reset, true,
+		    "sysfs_reset");
+}
+
+static bool still_bound(const char *bdf)
+{
+	return p2p_dev_driver_is(bdf, "vfio-pci");
+}
+
+static int sysfs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Unbinding vfio-pci while a dma-buf exists: the device is closed (the
+ * dma-buf is dead), but the dma-buf holds the registration, so the unbind
+ * waits until the dma-buf file is released.  Runs last: it rebinds.
+ */
+TEST_F_TIMEOUT(revoke, unbind_while_exported, 90)
+{
+	pid_t pid;
+	int fd, status, i;
+
+	fd = dmabuf_export1(self->dev.fd, BAR, AREA(9), PAGE);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, imp_import(self->imp, fd));
+	p2p_dev_close(&self->dev);
+	self->bar = NULL;
+	/* The close revoked it for good */
+	EXPECT_EQ(-ENODEV, imp_dma(self->imp, 0, 16, 0, true));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* The child's copy of the dma-buf fd would hold it forever */
+		close(fd);
+		_exit(sysfs_write("/sys/bus/pci/drivers/vfio-pci/unbind",
+				  variant->bdf) ? 1 : 0);
+	}
+
+	/*
+	 * The unbind must block while the dma-buf file exists.  The driver
+	 * link in sysfs goes away before vfio-pci's remove() runs, so the
+	 * blocked writer is the evidence.
+	 */
+	sleep_ms(1500);
+	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
+
+	/* Drop the importer's and our references: the unbind completes */
+	EXPECT_EQ(0, imp_release(self->imp));
+	close(fd);
+	for (i = 0; i < RESTORE_POLLS; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		sleep_ms(100);
+	}
+	ASSERT_GT(RESTORE_POLLS, i) {
+		TH_LOG("unbind did not complete after the dma-buf was released");
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_FALSE(still_bound(variant->bdf));
+
+	/* Rebind (driver_override still names vfio-pci) for later tests */
+	EXPECT_EQ(0, sysfs_write("/sys/bus/pci/drivers_probe", variant->bdf));
+	EXPECT_TRUE(still_bound(variant->bdf));
+}
+
+/*
+ * AER: inject an uncorrectable fatal error for the e1000e through
+ * aer_inject.  The AER core calls error_detected (revoke), resets the link
+ * below the root port (reset_prepare/reset_done) and resumes (restore).
+ * e1000e's BARs are registers, so the DMA here reads the STATUS register.
+ */
+struct aer_error_inj {
+	uint8_t bus, dev, fn;
+	uint32_t uncor_status, cor_status;
+	uint32_t header_log0, header_log1, header_log2, header_log3;
+	uint32_t domain;
+};
+
+#define E1000E_STATUS	0x8
+
+TEST(aer_fatal_error)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct aer_error_inj inj = {
+		.bus = 3, .uncor_status = PCI_ERR_UNC_DLP,
+	};
+	struct p2p_importer_status st0, st;
+	struct p2p_dev dev = { .fd = -1 };
+	int iommufd, imp, fd, afd, i, ret;
+
+	if (!p2p_dev_present(P2P_E1000E))
+		SKIP(return, "%s is not bound to vfio-pci", P2P_E1000E);
+	imp = p2p_importer_open(P2P_EDU1);
+	if (imp < 0)
+		SKIP(return, "%s not bound to %s", P2P_EDU1,
+		     P2P_IMPORTER_DRIVER_NAME);
+	afd = open("/dev/aer_inject", O_WRONLY);
+	if (afd < 0) {
+		close(imp);
+		SKIP(return, "no /dev/aer_inject (CONFIG_PCIEAER_INJECT)");
+	}
+	iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, iommufd);
+	ASSERT_EQ(0, ioctl(iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	ASSERT_EQ(0, p2p_open_iommufd_dev(&dev, P2P_E1000E, iommufd,
+					  alloc.out_ioas_id));
+	ASSERT_EQ(0, p2p_cmd_bits(&dev, PCI_COMMAND_MEMORY, 0));
+
+	fd = dmabuf_export1(dev.fd, VFIO_PCI_BAR0_REGION_INDEX, 0, PAGE);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, imp_import(imp, fd));
+	ASSERT_EQ(0, imp_dma(imp, E1000E_STATUS, 4, 0, false));
+	ASSERT_EQ(0, imp_status(imp, &st0));
+
+	ASSERT_EQ((ssize_t)sizeof(inj), write(afd, &inj, sizeof(inj)));
+	/* Recovery runs in the AER interrupt thread: wait for the revoke */
+	for (i = 0; i < RESTORE_POLLS; i++) {
+		ASSERT_EQ(0, imp_status(imp, &st));
+		if (st.move_notify_count > st0.move_notify_count)
+			break;
+		sleep_ms(100);
+	}
+	EXPECT_LT(st0.move_notify_count, st.move_notify_count);
+
+	/* After recovery, the user re-enables memory and DMA works again */
+	for (i = 0; i < RESTORE_POLLS; i++) {
+		p2p_cmd_bits(&dev, PCI_COMMAND_MEMORY, 0);
+		ret = imp_dma(imp, E1000E_STATUS, 4, 0, false);
+		if (ret != -ENODEV)
+			break;
+		sleep_ms(100);
+	}
+	EXPECT_EQ(0, ret);
+	ASSERT_EQ(0, imp_status(imp, &st));
+	EXPECT_LT(st0.map_count, st.map_count);
+
+	EXPECT_EQ(0, imp_release(imp));
+	close(fd);
+	close(afd);
+	close(imp);
+	p2p_dev_close(&dev);
+	close(iommufd);
+}
+
+TEST_HARNESS_MAIN
