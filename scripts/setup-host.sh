@@ -4,7 +4,7 @@ set -euo pipefail
 
 PKGS=(build-essential flex bison bc libelf-dev libssl-dev cpio dwarves ccache
       busybox-static qemu-system-x86 rsync python3 perl zstd xz-utils kmod
-      sparse git)
+      sparse git libdrm-dev pkg-config)
 
 need_root() {
 	if [ "$(id -u)" -ne 0 ]; then

@@ -27,7 +27,10 @@
  * at truncation time are looked up again at the next pin and see the new
  * file size. This is the same behaviour as IOMMU_IOAS_MAP of a MAP_SHARED
  * mapping of the file, and the same as upstream.
+ *
+ * A dma-buf fd is not a file to pin from: it is imported by p2p/dmabuf.c.
  */
+#include <linux/dma-buf.h>
 #include <linux/err.h>
 #include <linux/fcntl.h>
 #include <linux/file.h>
@@ -245,6 +248,44 @@ static struct iopt_pages *iopt_alloc_file_pages(struct file *file,
 	return pages;
 }
 
+/*
+ * A dma-buf goes to the dma-buf importer (p2p/dmabuf.c), any other file to
+ * the shmem/hugetlbfs code above. *start_byte is the offset of the first
+ * mapped byte from byte 0 of page index 0 of the new pages.
+ */
+static struct iopt_pages *iopt_map_file_alloc_pages(int fd,
+						    unsigned long start,
+						    unsigned long length,
+						    bool writable,
+						    unsigned long *start_byte)
+{
+	struct iopt_pages *pages;
+	struct file *file;
+
+	if (IS_ENABLED(CONFIG_DMA_SHARED_BUFFER)) {
+		struct dma_buf *dmabuf = dma_buf_get(fd);
+
+		if (!IS_ERR(dmabuf)) {
+			pages = iopt_alloc_dmabuf_pages(dmabuf, start, length,
+							writable);
+			/* pages has its own reference on success */
+			dma_buf_put(dmabuf);
+			*start_byte = start % PAGE_SIZE;
+			return pages;
+		}
+	}
+
+	file = fget(fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	pages = iopt_alloc_file_pages(file, start, length, writable);
+	/* pages has its own reference on success */
+	fput(file);
+	if (!IS_ERR(pages))
+		*start_byte = start - pages->start;
+	return pages;
+}
+
 static int iopt_map_file_pages(struct iommufd_ctx *ictx,
 			       struct io_pagetable *iopt, unsigned long *iova,
 			       int fd, unsigned long start,
@@ -252,18 +293,14 @@ static int iopt_map_file_pages(struct iommufd_ctx *ictx,
 			       unsigned int flags)
 {
 	struct iopt_pages_list *elm;
+	unsigned long start_byte;
 	LIST_HEAD(pages_list);
 	struct iopt_pages *pages;
-	struct file *file;
 	int rc;
 
-	file = fget(fd);
-	if (!file)
-		return -EBADF;
-	pages = iopt_alloc_file_pages(file, start, length,
-				      iommu_prot & IOMMU_WRITE);
-	/* pages has its own reference on success */
-	fput(file);
+	pages = iopt_map_file_alloc_pages(fd, start, length,
+					  iommu_prot & IOMMU_WRITE,
+					  &start_byte);
 	if (IS_ERR(pages))
 		return PTR_ERR(pages);
 
@@ -276,7 +313,7 @@ static int iopt_map_file_pages(struct iommufd_ctx *ictx,
 	    pages->account_mode == IOPT_PAGES_ACCOUNT_USER)
 		pages->account_mode = IOPT_PAGES_ACCOUNT_MM;
 	elm->pages = pages;
-	elm->start_byte = start - pages->start;
+	elm->start_byte = start_byte;
 	elm->length = length;
 	list_add(&elm->next, &pages_list);
 
@@ -307,7 +344,7 @@ static int iopt_file_iommu_prot(u32 map_flags)
  *
  * Maps @length bytes of the file @fd starting at byte @start, with the same
  * flags, IOVA rules and errors as IOMMU_IOAS_MAP. See the uapi header for
- * the file specific rules.
+ * the file specific rules. A dma-buf fd is handled by p2p/dmabuf.c.
  *
  * Return: 0 on success, with the chosen IOVA written back, or a negative
  * errno.

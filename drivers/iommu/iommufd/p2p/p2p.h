@@ -18,6 +18,20 @@
  *    keeps the alignment of the file offset, so large folios can be mapped
  *    with large IOPTEs.
  *
+ * dma-buf backed iopt_pages (IOPT_ADDRESS_DMABUF, p2p/dmabuf.c) do not use
+ * the pfn_reader at all. pages.c and io_pagetable.c hand them over with:
+ *
+ *  - iopt_dmabuf_fill_domains()/iopt_dmabuf_unfill_domains() in place of
+ *    iopt_area_fill_domains()/iopt_area_unfill_domains(),
+ *  - iopt_dmabuf_fill_domain()/iopt_dmabuf_unfill_domain() in place of
+ *    iopt_area_fill_domain()/iopt_area_unfill_domain(),
+ *  - iopt_dmabuf_unmap_domain() in place of iopt_area_unmap_domain(),
+ *  - iopt_dmabuf_release() from iopt_release_pages(),
+ *  - -EINVAL for in-kernel accesses and -EOPNOTSUPP for area splits.
+ *
+ * Their lock order, including the dma-buf reservation lock and the vfio-pci
+ * exporter locks, is documented in p2p/dmabuf.h.
+ *
  * Lifetime: the iopt_pages holds a reference on the file (get_file()) from
  * creation until iopt_release_pages(). A writeable iopt_pages also holds
  * mapping_map_writable() on the file's address_space for the same time, so
@@ -43,8 +57,12 @@
 #ifndef __IOMMUFD_P2P_H
 #define __IOMMUFD_P2P_H
 
+#include <linux/sizes.h>
+
 #include "../io_pagetable.h"
 
+struct dma_buf;
+struct iommu_domain;
 struct page;
 
 long iopt_file_pin_pages(struct iopt_pages *pages, unsigned long start_index,
@@ -63,6 +81,44 @@ static inline bool iopt_pages_is_file(const struct iopt_pages *pages)
 }
 
 /**
+ * iopt_pages_is_dmabuf() - Test if an iopt_pages is backed by a dma-buf
+ * @pages: The pages to test
+ *
+ * Return: true for IOPT_ADDRESS_DMABUF pages. Always false without
+ * CONFIG_DMA_SHARED_BUFFER, so the dma-buf calls compile away.
+ */
+static inline bool iopt_pages_is_dmabuf(const struct iopt_pages *pages)
+{
+	return IS_ENABLED(CONFIG_DMA_SHARED_BUFFER) &&
+	       pages->type == IOPT_ADDRESS_DMABUF;
+}
+
+/* dmabuf.c, see p2p/dmabuf.h */
+struct iopt_pages *iopt_alloc_dmabuf_pages(struct dma_buf *dmabuf,
+					   unsigned long start,
+					   unsigned long length, bool writable);
+void iopt_dmabuf_release(struct iopt_pages *pages);
+int iopt_dmabuf_fill_domains(struct iopt_area *area, struct iopt_pages *pages);
+void iopt_dmabuf_unfill_domains(struct iopt_area *area,
+				struct iopt_pages *pages);
+int iopt_dmabuf_fill_domain(struct iopt_area *area,
+			    struct iommu_domain *domain);
+void iopt_dmabuf_unfill_domain(struct iopt_area *area,
+			       struct iopt_pages *pages,
+			       struct iommu_domain *domain);
+void iopt_dmabuf_unmap_domain(struct iopt_area *area,
+			      struct iommu_domain *domain);
+unsigned long iopt_dmabuf_align_addr(struct iopt_pages *pages,
+				     unsigned long start_byte);
+#if IS_ENABLED(CONFIG_DMA_SHARED_BUFFER)
+void iommufd_dmabuf_init(void);
+void iommufd_dmabuf_exit(void);
+#else
+static inline void iommufd_dmabuf_init(void) { }
+static inline void iommufd_dmabuf_exit(void) { }
+#endif
+
+/**
  * iopt_pages_align_addr() - Address whose alignment the IOVA should follow
  * @pages: The pages being mapped
  * @start_byte: Byte offset of the mapping inside @pages
@@ -70,16 +126,44 @@ static inline bool iopt_pages_is_file(const struct iopt_pages *pages)
  * Automatic IOVA allocation keeps the low bits of the source address so that
  * huge pages can be mapped with huge IOPTEs. For user VA that is the VA, for
  * a file it is the offset in the file, which is what decides the folio
- * alignment in the page cache.
+ * alignment in the page cache, and for a dma-buf it is the physical address
+ * of the byte, see iopt_dmabuf_align_addr().
  *
+ * Context: may take @pages->mutex; called with iova_rwsem held.
  * Return: the source address of byte @start_byte of @pages.
  */
-static inline unsigned long iopt_pages_align_addr(const struct iopt_pages *pages,
+static inline unsigned long iopt_pages_align_addr(struct iopt_pages *pages,
 						  unsigned long start_byte)
 {
+	if (iopt_pages_is_dmabuf(pages))
+		return iopt_dmabuf_align_addr(pages, start_byte);
 	if (iopt_pages_is_file(pages))
 		return pages->start + start_byte;
 	return (uintptr_t)pages->uptr + start_byte;
+}
+
+/* Largest IOPTE a dma-buf area is aligned for: 1G, a PUD on x86-64 */
+#define IOPT_DMABUF_MAX_IOVA_ALIGN	SZ_1G
+
+/**
+ * iopt_pages_max_iova_align() - Cap on the automatic IOVA alignment
+ * @pages: The pages being mapped
+ *
+ * The IOVA allocator follows the alignment of iopt_pages_align_addr() up to
+ * this size. Pinned memory cannot use IOPTEs larger than a THP, but the
+ * BAR behind a dma-buf can be mapped with 1G IOPTEs when aligned.
+ *
+ * Return: the largest IOVA alignment worth asking for.
+ */
+static inline unsigned long iopt_pages_max_iova_align(const struct iopt_pages *pages)
+{
+	if (iopt_pages_is_dmabuf(pages))
+		return IOPT_DMABUF_MAX_IOVA_ALIGN;
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+	return HPAGE_SIZE;
+#else
+	return PAGE_SIZE;
+#endif
 }
 
 #endif

@@ -4,6 +4,7 @@
  *
  * See vfio_pci_dmabuf.h for the state machine and the lock order.
  */
+#include <linux/dma-buf-phys.h>
 #include <linux/dma-resv.h>
 #include <linux/fcntl.h>
 #include <linux/slab.h>
@@ -26,6 +27,7 @@ static int vfio_pci_dmabuf_attach(struct dma_buf *dmabuf,
 	struct pci_dev *pdev = priv->vdev->pdev;
 	struct vfio_pci_dmabuf_attach *ap;
 	enum vfio_pci_dmabuf_path type = VFIO_PCI_DMABUF_PATH_NONE;
+	bool phys = dma_buf_attachment_is_phys(attach);
 	enum vfio_pci_dmabuf_state state;
 	int ret;
 
@@ -48,6 +50,16 @@ static int vfio_pci_dmabuf_attach(struct dma_buf *dmabuf,
 		goto out;
 	}
 
+	/*
+	 * A physical address importer (iommufd) has no DMA device and never
+	 * maps: it reads the ranges with dma_buf_phys_get_ranges() and puts
+	 * them into IOMMU page tables of its own. No attach->priv.
+	 */
+	if (phys) {
+		ret = 0;
+		goto out;
+	}
+
 	ret = vfio_pci_dmabuf_p2p_type(pdev, attach->dev, &type);
 	if (ret)
 		goto out;
@@ -62,7 +74,9 @@ static int vfio_pci_dmabuf_attach(struct dma_buf *dmabuf,
 out:
 	trace_vfio_pci_dmabuf_attach(pci_name(pdev), priv->id,
 				     dev_name(attach->dev),
-				     vfio_pci_dmabuf_map_type_name(type), ret);
+				     phys ? "phys" :
+					    vfio_pci_dmabuf_map_type_name(type),
+				     ret);
 	return ret;
 }
 
@@ -99,6 +113,9 @@ vfio_pci_dmabuf_map(struct dma_buf_attachment *attach,
 
 	if (priv->state != VFIO_PCI_DMABUF_ACTIVE)
 		return ERR_PTR(-ENODEV);
+	/* Physical address importers read the ranges instead */
+	if (dma_buf_attachment_is_phys(attach))
+		return ERR_PTR(-EOPNOTSUPP);
 	if (WARN_ON_ONCE(!ap))
 		return ERR_PTR(-EINVAL);
 
@@ -153,6 +170,43 @@ static const struct dma_buf_ops vfio_pci_dmabuf_ops = {
 	.release = vfio_pci_dmabuf_release,
 	/* No mmap, vmap or CPU access: dma_buf_mmap() fails with -EINVAL. */
 };
+
+/*
+ * dma_buf_phys_ops.get_ranges: the CPU physical addresses of the exported
+ * slices, while ACTIVE. Revoke and restore already send move_notify under
+ * the reservation lock after changing the state, which is what a physical
+ * address importer needs to drop and re-create its IOMMU mappings: it
+ * unmaps synchronously inside move_notify, so nr_mappings does not count
+ * it.
+ */
+static int vfio_pci_dmabuf_get_ranges(struct dma_buf_attachment *attach,
+				      struct dma_buf_phys_range *ranges,
+				      unsigned int max_ranges)
+{
+	struct vfio_pci_dmabuf *priv = attach->dmabuf->priv;
+	u32 i;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+
+	if (priv->state != VFIO_PCI_DMABUF_ACTIVE)
+		return -ENODEV;
+	for (i = 0; i < min_t(u32, max_ranges, priv->nr_ranges); i++) {
+		ranges[i].addr = priv->ranges[i].phys;
+		ranges[i].len = priv->ranges[i].length;
+	}
+	return priv->nr_ranges;
+}
+
+static const struct dma_buf_phys_ops vfio_pci_dmabuf_phys_ops = {
+	.get_ranges = vfio_pci_dmabuf_get_ranges,
+};
+
+static struct dma_buf_phys_exporter vfio_pci_dmabuf_phys_exporter = {
+	.dmabuf_ops = &vfio_pci_dmabuf_ops,
+	.phys_ops = &vfio_pci_dmabuf_phys_ops,
+};
+
+static bool vfio_pci_dmabuf_phys_registered;
 
 static int vfio_pci_dmabuf_copy_ranges(struct vfio_pci_dmabuf *priv,
 				       struct pci_dev *pdev,
@@ -351,7 +405,17 @@ void vfio_pci_dmabuf_init_dev(struct vfio_pci_core_device *vdev)
  */
 void vfio_pci_dmabuf_module_init(void)
 {
+	int ret;
+
 	vfio_pci_dmabuf_debugfs_init();
+
+	/* Without it iommufd cannot import, P2P importers still work */
+	ret = dma_buf_phys_register(&vfio_pci_dmabuf_phys_exporter);
+	if (ret)
+		pr_warn("vfio-pci: dma-bufs not offered to IOMMU importers: %d\n",
+			ret);
+	else
+		vfio_pci_dmabuf_phys_registered = true;
 }
 
 /**
@@ -361,5 +425,8 @@ void vfio_pci_dmabuf_module_init(void)
  */
 void vfio_pci_dmabuf_module_exit(void)
 {
+	if (vfio_pci_dmabuf_phys_registered)
+		dma_buf_phys_unregister(&vfio_pci_dmabuf_phys_exporter);
+	vfio_pci_dmabuf_phys_registered = false;
 	vfio_pci_dmabuf_debugfs_exit();
 }

@@ -19,12 +19,22 @@
  * final: the device was closed, the dma-buf left vdev->dmabufs and will
  * never map again.  attach and map_dma_buf fail with -ENODEV unless ACTIVE.
  *
+ * Physical address importers (dma_buf_attachment_is_phys(): iommufd, see
+ * include/linux/dma-buf-phys.h) attach without a P2P path and never map:
+ * map_dma_buf refuses them with -EOPNOTSUPP.  They read the BAR's CPU
+ * physical ranges with dma_buf_phys_get_ranges(), which answers -ENODEV
+ * unless ACTIVE, and remove their IOMMU mappings synchronously inside the
+ * move_notify of a revoke, so they never count in nr_mappings.  The
+ * move_notify of a restore lets them map again.
+ *
  * Lock order:
  *
  *   vdev->memory_lock (write)          (vfio-pci hooks, restore, export)
  *     vdev->dmabuf_lock                (vdev->dmabufs, dmabuf_host_resets)
  *       dmabuf->resv                   (state, attachments)
- *         importer locks               (inside move_notify)
+ *         importer locks               (inside move_notify; for iommufd
+ *                                       iopt_pages::mutex, see
+ *                                       drivers/iommu/iommufd/p2p/dmabuf.h)
  *
  *   device_lock(&pdev->dev)            (PCI core reset and AER callbacks)
  *     vdev->dmabuf_lock

@@ -7,11 +7,12 @@
  *   dmabuf <id> dev <bdf> bar <n> size 0x<size> state <state>
  *          revokes <count> last_revoke <reason> mappings <n>
  *     range <i> offset 0x<offset> length 0x<length>
- *     importer <device> map <bus_addr|host_bridge>
+ *     importer <device> map <bus_addr|host_bridge|phys>
  *
  * (the first record is one line).
  */
 #include <linux/debugfs.h>
+#include <linux/dma-buf-phys.h>
 #include <linux/dma-resv.h>
 #include <linux/seq_file.h>
 
@@ -61,10 +62,14 @@ static int vfio_pci_dmabuf_show_one(struct seq_file *s,
 			   priv->ranges[i].offset, priv->ranges[i].length);
 	list_for_each_entry(attach, &priv->dmabuf->attachments, node) {
 		struct vfio_pci_dmabuf_attach *ap = attach->priv;
+		const char *map = "none";
 
+		if (ap)
+			map = vfio_pci_dmabuf_map_type_name(ap->map_type);
+		else if (dma_buf_attachment_is_phys(attach))
+			map = "phys";
 		seq_printf(s, "  importer %s map %s\n", dev_name(attach->dev),
-			   ap ? vfio_pci_dmabuf_map_type_name(ap->map_type) :
-				"none");
+			   map);
 	}
 
 	dma_resv_unlock(priv->dmabuf->resv);

@@ -25,6 +25,7 @@
 #include <linux/iommufd.h>
 #include "compat.h"
 #include "../iommu/iommufd_utils.h"
+#include "mock_util.h"
 
 #define SZ_2M 0x00200000UL
 #define SZ_1G 0x40000000UL
@@ -94,19 +95,6 @@ static long hugetlb_free(unsigned long size, long want)
 		n = hugetlb_free_now(size);
 	}
 	return n;
-}
-
-static int write_str(const char *path, const char *str)
-{
-	ssize_t len;
-	int fd;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	len = write(fd, str, strlen(str));
-	close(fd);
-	return len == (ssize_t)strlen(str) ? 0 : -1;
 }
 
 /* Returns the bracketed word of a sysfs multiple choice file */
@@ -223,51 +211,6 @@ static int _test_ioctl_ioas_copy(int fd, unsigned int dst_ioas_id,
 	return ioctl(fd, IOMMU_IOAS_COPY, &cmd);
 }
 
-static int _test_cmd_access_rw(int fd, unsigned int access_id, uint64_t iova,
-			       void *data, size_t length, unsigned int flags)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_ACCESS_RW,
-		.id = access_id,
-		.access_rw = { .iova = iova,
-			       .length = length,
-			       .uptr = (uintptr_t)data,
-			       .flags = flags },
-	};
-
-	return ioctl(fd, _IOMMU_TEST_CMD(IOMMU_TEST_OP_ACCESS_RW), &cmd);
-}
-
-#define test_cmd_access_rw(access_id, iova, data, length, flags)             \
-	ASSERT_EQ(0, _test_cmd_access_rw(self->fd, access_id, iova, data,    \
-					 length, flags))
-
-static int _test_cmd_access_pages(int fd, unsigned int access_id,
-				  uint64_t iova, size_t length, void *uptr,
-				  unsigned int flags, __u32 *access_pages_id)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_ACCESS_PAGES,
-		.id = access_id,
-		.access_pages = { .flags = flags,
-				  .iova = iova,
-				  .length = length,
-				  .uptr = (uintptr_t)uptr },
-	};
-	int ret;
-
-	ret = ioctl(fd, _IOMMU_TEST_CMD(IOMMU_TEST_OP_ACCESS_PAGES), &cmd);
-	if (!ret)
-		*access_pages_id = cmd.access_pages.out_access_pages_id;
-	return ret;
-}
-
-#define test_cmd_access_pages(access_id, iova, length, uptr, flags, id_p)    \
-	ASSERT_EQ(0, _test_cmd_access_pages(self->fd, access_id, iova,       \
-					    length, uptr, flags, id_p))
-
 /* Check that each mock domain maps iova to the pages under the CPU pointer */
 static int _check_mock_iova(int fd, unsigned int hwpt_id, void *ptr,
 			    uint64_t iova, uint64_t length)
@@ -293,31 +236,6 @@ static int _check_mock_iova(int fd, unsigned int hwpt_id, void *ptr,
 						      self->hwpt_ids[__i],   \
 						      _ptr, _iova, _length)); \
 	})
-
-/* Outstanding FOLL_PIN references in the whole system */
-static long pins_outstanding(void)
-{
-	char line[128];
-	long acq = -1, rel = -1;
-	FILE *f;
-
-	/* Fold the per-cpu counters so the values are exact */
-	if (write_str("/proc/sys/vm/stat_refresh", "1"))
-		return -1;
-	f = fopen("/proc/vmstat", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "nr_foll_pin_acquired %ld", &acq) == 1)
-			continue;
-		if (sscanf(line, "nr_foll_pin_released %ld", &rel) == 1)
-			continue;
-	}
-	fclose(f);
-	if (acq < 0 || rel < 0)
-		return -1;
-	return acq - rel;
-}
 
 FIXTURE(map_file)
 {
@@ -370,7 +288,7 @@ FIXTURE_SETUP(map_file)
 		if (read_choice(THP_KNOB, choice, sizeof(choice)))
 			SKIP(return, "no shmem THP support (%s)", THP_KNOB);
 		if (!strcmp(choice, "never") || !strcmp(choice, "deny")) {
-			if (write_str(THP_KNOB, "advise"))
+			if (p2p_write_str(THP_KNOB, "advise"))
 				SKIP(return, "shmem THP is %s and %s is read only",
 				     choice, THP_KNOB);
 			snprintf(self->thp_saved, sizeof(self->thp_saved),
@@ -429,7 +347,7 @@ FIXTURE_TEARDOWN(map_file)
 	if (self->mfd >= 0)
 		close(self->mfd);
 	if (self->thp_saved[0])
-		write_str(THP_KNOB, self->thp_saved);
+		p2p_write_str(THP_KNOB, self->thp_saved);
 }
 
 FIXTURE_VARIANT_ADD(map_file, shmem_no_domain)

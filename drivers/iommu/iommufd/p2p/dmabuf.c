@@ -1,0 +1,764 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * IOMMU_IOAS_MAP_FILE of a dma-buf: the importer and its revoke/restore
+ * tracker.
+ *
+ * See p2p/dmabuf.h for the design, the invariant and the lock order.
+ */
+#include <linux/dma-buf.h>
+#include <linux/dma-buf-phys.h>
+#include <linux/dma-resv.h>
+#include <linux/fs.h>
+#include <linux/iommu.h>
+#include <linux/lockdep.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+
+#include "../iommufd_private.h"
+#include "dmabuf.h"
+#include "p2p.h"
+
+#define CREATE_TRACE_POINTS
+#include "dmabuf_trace.h"
+
+MODULE_IMPORT_NS(DMA_BUF);
+
+/* See "Lock order" in dmabuf.h */
+static struct lock_class_key iopt_dmabuf_mutex_key;
+
+/**
+ * iopt_dmabuf_ino() - Name of a dma-buf for traces and debugfs
+ * @idma: the importer state
+ *
+ * Return: the inode number of the dma-buf's file.
+ */
+unsigned long iopt_dmabuf_ino(const struct iopt_dmabuf *idma)
+{
+	return file_inode(idma->dmabuf->file)->i_ino;
+}
+
+/**
+ * iopt_dmabuf_ioas_id() - ID of the IOAS an area belongs to
+ * @area: an area that is recorded in an iopt_dmabuf
+ *
+ * Return: the object ID of the IOAS that embeds @area->iopt.
+ */
+u32 iopt_dmabuf_ioas_id(const struct iopt_area *area)
+{
+	return container_of(area->iopt, struct iommufd_ioas, iopt)->obj.id;
+}
+
+/* Merge ranges that are physically contiguous, in place */
+static unsigned int iopt_dmabuf_merge_ranges(struct dma_buf_phys_range *r,
+					     unsigned int nr)
+{
+	unsigned int i, out = 0;
+
+	for (i = 1; i < nr; i++) {
+		if (r[out].addr + r[out].len == r[i].addr)
+			r[out].len += r[i].len;
+		else
+			r[++out] = r[i];
+	}
+	return out + 1;
+}
+
+static bool iopt_dmabuf_same_ranges(const struct iopt_dmabuf *idma,
+				    const struct dma_buf_phys_range *r,
+				    unsigned int nr)
+{
+	unsigned int i;
+
+	if (idma->nr_ranges != nr)
+		return false;
+	for (i = 0; i != nr; i++)
+		if (idma->ranges[i].addr != r[i].addr ||
+		    idma->ranges[i].len != r[i].len)
+			return false;
+	return true;
+}
+
+/* Unmap the whole IOVA range of @area, which must be fully mapped */
+static void iopt_dmabuf_iommu_unmap(struct iommu_domain *domain,
+				    unsigned long iova, size_t size)
+{
+	size_t ret;
+
+	ret = iommu_unmap(domain, iova, size);
+	/* Same rule as iommu_unmap_nofail() in pages.c */
+	WARN_ON(ret != size);
+}
+
+static int iopt_dmabuf_iommu_map(struct iopt_area *area,
+				 struct iommu_domain *domain,
+				 unsigned long iova, phys_addr_t paddr,
+				 size_t size, int prot)
+{
+	unsigned long start_iova = iova;
+	int rc;
+
+	/*
+	 * One call per physically contiguous piece lets the IOMMU driver use
+	 * the largest IOPTEs the alignment allows. vfio type1 compatibility
+	 * (disable_large_pages) promises PAGE_SIZE IOPTEs, like
+	 * batch_iommu_map_small().
+	 */
+	if (!READ_ONCE(area->iopt->disable_large_pages))
+		return iommu_map(domain, iova, paddr, size, prot,
+				 GFP_KERNEL_ACCOUNT);
+
+	while (size) {
+		rc = iommu_map(domain, iova, paddr, PAGE_SIZE, prot,
+			       GFP_KERNEL_ACCOUNT);
+		if (rc)
+			goto err_unmap;
+		iova += PAGE_SIZE;
+		paddr += PAGE_SIZE;
+		size -= min_t(size_t, size, PAGE_SIZE);
+	}
+	return 0;
+
+err_unmap:
+	if (iova != start_iova)
+		iopt_dmabuf_iommu_unmap(domain, start_iova, iova - start_iova);
+	return rc;
+}
+
+/*
+ * Map the whole IOVA range of @area to the current ranges. Byte @iova of the
+ * area is byte @off of the dma-buf; each range that overlaps the area gets
+ * one iommu_map(). On failure nothing is left mapped.
+ */
+static int iopt_dmabuf_map_area(struct iopt_dmabuf *idma,
+				struct iopt_area *area,
+				struct iommu_domain *domain)
+{
+	unsigned long iova = iopt_area_iova(area);
+	unsigned long off = idma->start + iopt_area_start_byte(area, iova);
+	unsigned long end = off + iopt_area_length(area);
+	unsigned long mapped = iova;
+	unsigned long roff = 0;
+	unsigned int i;
+	int prot;
+	int rc;
+
+	lockdep_assert_held(&idma->pages->mutex);
+	if (WARN_ON(idma->revoked))
+		return -EINVAL;
+
+	/* MMIO: uncached, whatever the IOAS asked for memory */
+	prot = (area->iommu_prot & ~IOMMU_CACHE) | IOMMU_MMIO;
+
+	for (i = 0; i != idma->nr_ranges && roff < end;
+	     roff += idma->ranges[i].len, i++) {
+		const struct dma_buf_phys_range *r = &idma->ranges[i];
+		unsigned long s, e;
+
+		if (roff + r->len <= off)
+			continue;
+		s = max(off, roff);
+		e = min_t(unsigned long, end, roff + r->len);
+		rc = iopt_dmabuf_iommu_map(area, domain, iova + (s - off),
+					   r->addr + (s - roff), e - s, prot);
+		if (rc)
+			goto err_unmap;
+		mapped = iova + (e - off);
+	}
+	/* dma_buf_phys_get_ranges() checked that the ranges cover the dma-buf */
+	if (WARN_ON(mapped != iova + iopt_area_length(area))) {
+		rc = -EINVAL;
+		goto err_unmap;
+	}
+	return 0;
+
+err_unmap:
+	if (mapped != iova)
+		iopt_dmabuf_iommu_unmap(domain, iova, mapped - iova);
+	return rc;
+}
+
+static void iopt_dmabuf_unmap_area(struct iopt_dmabuf *idma,
+				   struct iopt_area *area,
+				   struct iommu_domain *domain)
+{
+	lockdep_assert_held(&idma->pages->mutex);
+	if (!idma->revoked)
+		iopt_dmabuf_iommu_unmap(domain, iopt_area_iova(area),
+					iopt_area_length(area));
+}
+
+static struct iopt_dmabuf_area *iopt_dmabuf_find_area(struct iopt_dmabuf *idma,
+						      struct iopt_area *area)
+{
+	struct iopt_dmabuf_area *da;
+
+	lockdep_assert_held(&idma->pages->mutex);
+	list_for_each_entry(da, &idma->areas, node)
+		if (da->area == area)
+			return da;
+	return NULL;
+}
+
+/* Remove every IOPTE of every recorded pair, see "Invariant" in dmabuf.h */
+static void iopt_dmabuf_revoke(struct iopt_dmabuf *idma, int reason)
+{
+	struct iopt_dmabuf_domain *dd;
+	struct iopt_dmabuf_area *da;
+	unsigned int areas = 0, unmapped = 0;
+
+	lockdep_assert_held(&idma->pages->mutex);
+	if (idma->revoked)
+		return;
+
+	list_for_each_entry(da, &idma->areas, node) {
+		areas++;
+		list_for_each_entry(dd, &da->domains, node) {
+			iopt_dmabuf_unmap_area(idma, da->area, dd->domain);
+			unmapped++;
+		}
+	}
+	idma->revoked = true;
+	kvfree(idma->ranges);
+	idma->ranges = NULL;
+	idma->nr_ranges = 0;
+	idma->revoke_count++;
+	trace_iommufd_dmabuf_revoke(iopt_dmabuf_ino(idma), areas, unmapped,
+				    reason);
+}
+
+/*
+ * Install @ranges (consumed) and put back every IOPTE. All or nothing: if a
+ * map fails, the pairs already mapped are unmapped and the pages stay
+ * revoked.
+ */
+static int iopt_dmabuf_restore(struct iopt_dmabuf *idma,
+			       struct dma_buf_phys_range *ranges,
+			       unsigned int nr)
+{
+	struct iopt_dmabuf_domain *dd, *failed_dd = NULL;
+	struct iopt_dmabuf_area *da, *failed_da = NULL;
+	unsigned int areas = 0, mapped = 0;
+	int rc = 0;
+
+	lockdep_assert_held(&idma->pages->mutex);
+	if (WARN_ON(!idma->revoked)) {
+		kvfree(ranges);
+		return -EINVAL;
+	}
+
+	idma->ranges = ranges;
+	idma->nr_ranges = nr;
+	idma->revoked = false;
+
+	list_for_each_entry(da, &idma->areas, node) {
+		areas++;
+		list_for_each_entry(dd, &da->domains, node) {
+			rc = iopt_dmabuf_map_area(idma, da->area, dd->domain);
+			if (rc) {
+				failed_da = da;
+				failed_dd = dd;
+				goto err_unmap;
+			}
+			mapped++;
+		}
+	}
+	idma->restore_count++;
+	trace_iommufd_dmabuf_restore(iopt_dmabuf_ino(idma), areas, mapped, nr,
+				     0);
+	return 0;
+
+err_unmap:
+	list_for_each_entry(da, &idma->areas, node) {
+		list_for_each_entry(dd, &da->domains, node) {
+			if (dd == failed_dd)
+				break;
+			iopt_dmabuf_unmap_area(idma, da->area, dd->domain);
+		}
+		if (da == failed_da)
+			break;
+	}
+	idma->revoked = true;
+	kvfree(idma->ranges);
+	idma->ranges = NULL;
+	idma->nr_ranges = 0;
+	idma->restore_errors++;
+	trace_iommufd_dmabuf_restore(iopt_dmabuf_ino(idma), areas, mapped, nr,
+				     rc);
+	return rc;
+}
+
+/*
+ * Bring the IOPTEs in line with what the exporter says now. @nr < 0 is the
+ * error of dma_buf_phys_get_ranges(): revoke. @ranges is consumed.
+ */
+static void iopt_dmabuf_update(struct iopt_dmabuf *idma,
+			       struct dma_buf_phys_range *ranges, int nr)
+{
+	lockdep_assert_held(&idma->pages->mutex);
+
+	if (nr < 0) {
+		iopt_dmabuf_revoke(idma, nr);
+		return;
+	}
+	if (!idma->revoked) {
+		/* A spurious notification, nothing moved */
+		if (iopt_dmabuf_same_ranges(idma, ranges, nr)) {
+			kvfree(ranges);
+			return;
+		}
+		/* Moved: the old ranges must not be reachable any more */
+		iopt_dmabuf_revoke(idma, 0);
+	}
+	if (iopt_dmabuf_restore(idma, ranges, nr))
+		pr_warn_ratelimited("iommufd: dma-buf %lu: restoring the IOMMU mappings failed, staying revoked\n",
+				    iopt_dmabuf_ino(idma));
+}
+
+/* Ranges of the dma-buf, merged; Context: reservation lock held */
+static int iopt_dmabuf_get_ranges(struct dma_buf_attachment *attach,
+				  struct dma_buf_phys_range **ranges)
+{
+	int nr;
+
+	nr = dma_buf_phys_get_ranges(attach, ranges);
+	if (nr <= 0)
+		return nr ? nr : -EINVAL;
+	return iopt_dmabuf_merge_ranges(*ranges, nr);
+}
+
+/*
+ * move_notify: the exporter revoked, restored or moved the dma-buf. Called
+ * with the reservation lock held; takes only pages->mutex, and returns with
+ * no IOPTE pointing at memory the exporter took away.
+ */
+static void iopt_dmabuf_move_notify(struct dma_buf_attachment *attach)
+{
+	struct iopt_pages *pages = attach->importer_priv;
+	struct dma_buf_phys_range *ranges = NULL;
+	int nr;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+
+	nr = iopt_dmabuf_get_ranges(attach, &ranges);
+	mutex_lock(&pages->mutex);
+	iopt_dmabuf_update(pages->dmabuf, ranges, nr);
+	mutex_unlock(&pages->mutex);
+}
+
+static const struct dma_buf_attach_ops iopt_dmabuf_attach_ops = {
+	.allow_peer2peer = true,
+	.move_notify = iopt_dmabuf_move_notify,
+};
+
+/**
+ * iopt_alloc_dmabuf_pages() - Make an iopt_pages for a slice of a dma-buf
+ * @dmabuf: the dma-buf; the caller keeps its own reference
+ * @start: byte offset in @dmabuf of the first byte to map
+ * @length: number of bytes to map
+ * @writable: the mapping may be IOMMU_WRITE
+ *
+ * Checks the request, attaches to @dmabuf with dma_buf_phys_attach() and
+ * reads its ranges. The attachment and a dma-buf reference are held until
+ * the iopt_pages is released. Nothing is pinned and nothing is charged.
+ *
+ * Context: no iommufd lock held; takes the reservation lock.
+ * Return: the new pages, or ERR_PTR(-EINVAL) for an empty range or one
+ * outside the dma-buf, ERR_PTR(-EOVERFLOW) if @start + @length overflows,
+ * ERR_PTR(-EPERM) for @writable on a dma-buf file not open for writing,
+ * ERR_PTR(-EOPNOTSUPP) if the exporter does not offer physical ranges (in
+ * which case nothing was attached), ERR_PTR(-ENODEV) if the exporter has
+ * revoked access, or ERR_PTR(-ENOMEM).
+ */
+struct iopt_pages *iopt_alloc_dmabuf_pages(struct dma_buf *dmabuf,
+					   unsigned long start,
+					   unsigned long length, bool writable)
+{
+	unsigned long start_byte = start % PAGE_SIZE;
+	struct dma_buf_phys_range *ranges = NULL;
+	struct dma_buf_attachment *attach;
+	struct iopt_pages *pages;
+	struct iopt_dmabuf *idma;
+	unsigned long last;
+	int nr, rc;
+
+	/* Same checks and errnos as upstream iopt_map_file_pages() */
+	if (!length)
+		return ERR_PTR(-EINVAL);
+	if (check_add_overflow(start, length - 1, &last))
+		return ERR_PTR(-EOVERFLOW);
+	if (last >= dmabuf->size)
+		return ERR_PTR(-EINVAL);
+	/* Like a shared writable mmap() of the fd */
+	if (writable && !(dmabuf->file->f_mode & FMODE_WRITE))
+		return ERR_PTR(-EPERM);
+	/* Before anything is allocated or attached */
+	if (!dma_buf_phys_supported(dmabuf))
+		return ERR_PTR(-EOPNOTSUPP);
+
+	/* The offset into the first page, like a VA, sets page_offset */
+	pages = iopt_alloc_pages((void __user *)start_byte, length, writable);
+	if (IS_ERR(pages))
+		return pages;
+	lockdep_set_class(&pages->mutex, &iopt_dmabuf_mutex_key);
+	/* MMIO is not memory the user pins: no locked_vm, no pinned_vm */
+	pages->account_mode = IOPT_PAGES_ACCOUNT_NONE;
+
+	idma = kzalloc(sizeof(*idma), GFP_KERNEL_ACCOUNT);
+	if (!idma) {
+		/* Still IOPT_ADDRESS_USER with nothing pinned: plain free */
+		iopt_put_pages(pages);
+		return ERR_PTR(-ENOMEM);
+	}
+	idma->pages = pages;
+	idma->dmabuf = dmabuf;
+	get_dma_buf(dmabuf);
+	idma->start = start - start_byte;
+	idma->revoked = true;
+	INIT_LIST_HEAD(&idma->areas);
+	INIT_LIST_HEAD(&idma->all_node);
+	pages->dmabuf = idma;
+	pages->type = IOPT_ADDRESS_DMABUF;
+
+	attach = dma_buf_phys_attach(dmabuf, &iopt_dmabuf_attach_ops, pages);
+	if (IS_ERR(attach)) {
+		rc = PTR_ERR(attach);
+		goto err_put_pages;
+	}
+	idma->attach = attach;
+
+	/* Also tells lockdep that pages->mutex nests inside the resv lock */
+	dma_resv_lock(dmabuf->resv, NULL);
+	nr = iopt_dmabuf_get_ranges(attach, &ranges);
+	mutex_lock(&pages->mutex);
+	/*
+	 * A move_notify may have come in since the attachment went on the
+	 * list. There are no areas yet, so only the state it left matters,
+	 * and it is replaced by what the exporter says now. Such early
+	 * notifications are not counted.
+	 */
+	kvfree(idma->ranges);
+	idma->ranges = nr > 0 ? ranges : NULL;
+	idma->nr_ranges = nr > 0 ? nr : 0;
+	idma->revoked = nr <= 0;
+	idma->revoke_count = 0;
+	idma->restore_count = 0;
+	idma->restore_errors = 0;
+	mutex_unlock(&pages->mutex);
+	dma_resv_unlock(dmabuf->resv);
+	if (nr < 0) {
+		rc = nr;
+		goto err_put_pages;
+	}
+
+	mutex_lock(&iopt_dmabuf_all_lock);
+	list_add_tail(&idma->all_node, &iopt_dmabuf_all);
+	mutex_unlock(&iopt_dmabuf_all_lock);
+	return pages;
+
+err_put_pages:
+	/* iopt_dmabuf_release() detaches and drops the dma-buf */
+	iopt_put_pages(pages);
+	return ERR_PTR(rc);
+}
+
+/**
+ * iopt_dmabuf_release() - Drop what a dma-buf iopt_pages holds
+ * @pages: IOPT_ADDRESS_DMABUF pages being freed by iopt_release_pages()
+ *
+ * Detaches, which waits for a running move_notify and stops new ones, and
+ * drops the dma-buf reference.
+ *
+ * Context: must not hold @pages->mutex or a reservation lock; may hold
+ * domains_rwsem and iova_rwsem.
+ */
+void iopt_dmabuf_release(struct iopt_pages *pages)
+{
+	struct iopt_dmabuf *idma = pages->dmabuf;
+
+	/* Detach takes the reservation lock, which nests outside */
+	lockdep_assert_not_held(&pages->mutex);
+
+	mutex_lock(&iopt_dmabuf_all_lock);
+	list_del_init(&idma->all_node);
+	mutex_unlock(&iopt_dmabuf_all_lock);
+
+	if (idma->attach)
+		dma_buf_phys_detach(idma->attach);
+	WARN_ON(!list_empty(&idma->areas));
+	trace_iommufd_dmabuf_release(iopt_dmabuf_ino(idma), idma->revoke_count,
+				     idma->restore_count);
+
+	dma_buf_put(idma->dmabuf);
+	kvfree(idma->ranges);
+	kfree(idma);
+	pages->dmabuf = NULL;
+}
+
+static struct iopt_dmabuf_domain *
+iopt_dmabuf_add_domain(struct iopt_dmabuf *idma, struct iopt_dmabuf_area *da,
+		       struct iommu_domain *domain)
+{
+	struct iopt_dmabuf_domain *dd;
+	int rc;
+
+	lockdep_assert_held(&idma->pages->mutex);
+
+	list_for_each_entry(dd, &da->domains, node)
+		if (WARN_ON(dd->domain == domain))
+			return ERR_PTR(-EINVAL);
+
+	dd = kzalloc(sizeof(*dd), GFP_KERNEL_ACCOUNT);
+	if (!dd)
+		return ERR_PTR(-ENOMEM);
+	dd->domain = domain;
+	if (!idma->revoked) {
+		rc = iopt_dmabuf_map_area(idma, da->area, domain);
+		if (rc) {
+			kfree(dd);
+			return ERR_PTR(rc);
+		}
+	}
+	list_add_tail(&dd->node, &da->domains);
+	da->nr_domains++;
+	return dd;
+}
+
+static void iopt_dmabuf_del_domain(struct iopt_dmabuf *idma,
+				   struct iopt_dmabuf_area *da,
+				   struct iopt_dmabuf_domain *dd)
+{
+	iopt_dmabuf_unmap_area(idma, da->area, dd->domain);
+	list_del(&dd->node);
+	da->nr_domains--;
+	kfree(dd);
+}
+
+static void iopt_dmabuf_del_all_domains(struct iopt_dmabuf *idma,
+					struct iopt_dmabuf_area *da)
+{
+	struct iopt_dmabuf_domain *dd, *tmp;
+
+	list_for_each_entry_safe(dd, tmp, &da->domains, node)
+		iopt_dmabuf_del_domain(idma, da, dd);
+}
+
+/**
+ * iopt_dmabuf_fill_domains() - iopt_area_fill_domains() for dma-buf pages
+ * @area: a new area, not yet in the domains_itree
+ * @pages: its dma-buf pages (@area->pages is still NULL)
+ *
+ * Records the area and fills it into every domain of the io_pagetable, or
+ * only records the domains if the dma-buf is revoked right now.
+ *
+ * Context: domains_rwsem held for read. On failure nothing is changed.
+ * Return: 0 or a negative errno from allocation or iommu_map().
+ */
+int iopt_dmabuf_fill_domains(struct iopt_area *area, struct iopt_pages *pages)
+{
+	struct iopt_dmabuf *idma = pages->dmabuf;
+	struct iommu_domain *domain;
+	struct iopt_dmabuf_area *da;
+	unsigned long index;
+	int rc = 0;
+
+	lockdep_assert_held(&area->iopt->domains_rwsem);
+
+	da = kzalloc(sizeof(*da), GFP_KERNEL_ACCOUNT);
+	if (!da)
+		return -ENOMEM;
+	da->area = area;
+	INIT_LIST_HEAD(&da->domains);
+
+	mutex_lock(&pages->mutex);
+	xa_for_each(&area->iopt->domains, index, domain) {
+		struct iopt_dmabuf_domain *dd;
+
+		dd = iopt_dmabuf_add_domain(idma, da, domain);
+		if (IS_ERR(dd)) {
+			rc = PTR_ERR(dd);
+			goto err_del;
+		}
+	}
+	/* The same bookkeeping as iopt_area_fill_domains() */
+	if (da->nr_domains) {
+		area->storage_domain = xa_load(&area->iopt->domains, 0);
+		interval_tree_insert(&area->pages_node, &pages->domains_itree);
+	}
+	list_add_tail(&da->node, &idma->areas);
+	trace_iommufd_dmabuf_map(iopt_dmabuf_ino(idma), iopt_dmabuf_ioas_id(area),
+				 iopt_area_iova(area), iopt_area_length(area),
+				 idma->start + iopt_area_start_byte(area,
+								    iopt_area_iova(area)),
+				 da->nr_domains, idma->revoked);
+	mutex_unlock(&pages->mutex);
+	return 0;
+
+err_del:
+	iopt_dmabuf_del_all_domains(idma, da);
+	mutex_unlock(&pages->mutex);
+	kfree(da);
+	return rc;
+}
+
+/**
+ * iopt_dmabuf_unfill_domains() - iopt_area_unfill_domains() for dma-buf pages
+ * @area: an area being destroyed
+ * @pages: its dma-buf pages (@area->pages is already NULL)
+ *
+ * Unmaps the area from every domain it is filled into and forgets it.
+ *
+ * Context: domains_rwsem held for read.
+ */
+void iopt_dmabuf_unfill_domains(struct iopt_area *area,
+				struct iopt_pages *pages)
+{
+	struct iopt_dmabuf *idma = pages->dmabuf;
+	struct iopt_dmabuf_area *da;
+
+	lockdep_assert_held(&area->iopt->domains_rwsem);
+
+	mutex_lock(&pages->mutex);
+	da = iopt_dmabuf_find_area(idma, area);
+	if (WARN_ON(!da))
+		goto out_unlock;
+
+	trace_iommufd_dmabuf_unmap(iopt_dmabuf_ino(idma),
+				   iopt_dmabuf_ioas_id(area),
+				   iopt_area_iova(area), iopt_area_length(area),
+				   da->nr_domains);
+	iopt_dmabuf_del_all_domains(idma, da);
+	if (area->storage_domain) {
+		interval_tree_remove(&area->pages_node, &pages->domains_itree);
+		area->storage_domain = NULL;
+	}
+	list_del(&da->node);
+	kfree(da);
+out_unlock:
+	mutex_unlock(&pages->mutex);
+}
+
+/**
+ * iopt_dmabuf_fill_domain() - iopt_area_fill_domain() for dma-buf pages
+ * @area: a dma-buf area
+ * @domain: a domain being added to the area's io_pagetable
+ *
+ * Context: @area->pages->mutex held, under domains_rwsem (write) and
+ * iova_rwsem.
+ * Return: 0, or a negative errno with nothing changed.
+ */
+int iopt_dmabuf_fill_domain(struct iopt_area *area, struct iommu_domain *domain)
+{
+	struct iopt_dmabuf *idma = area->pages->dmabuf;
+	struct iopt_dmabuf_domain *dd;
+	struct iopt_dmabuf_area *da;
+
+	lockdep_assert_held(&area->pages->mutex);
+
+	da = iopt_dmabuf_find_area(idma, area);
+	if (WARN_ON(!da))
+		return -EINVAL;
+	dd = iopt_dmabuf_add_domain(idma, da, domain);
+	return PTR_ERR_OR_ZERO(dd);
+}
+
+/**
+ * iopt_dmabuf_unfill_domain() - iopt_area_unfill_domain() for dma-buf pages
+ * @area: a dma-buf area
+ * @pages: its pages
+ * @domain: a domain the area is filled into
+ *
+ * Unmaps the area from @domain, unless revoked, and forgets the pair.
+ *
+ * Context: @pages->mutex held.
+ */
+void iopt_dmabuf_unfill_domain(struct iopt_area *area,
+			       struct iopt_pages *pages,
+			       struct iommu_domain *domain)
+{
+	struct iopt_dmabuf *idma = pages->dmabuf;
+	struct iopt_dmabuf_domain *dd;
+	struct iopt_dmabuf_area *da;
+
+	lockdep_assert_held(&pages->mutex);
+
+	da = iopt_dmabuf_find_area(idma, area);
+	if (WARN_ON(!da))
+		return;
+	list_for_each_entry(dd, &da->domains, node) {
+		if (dd->domain == domain) {
+			iopt_dmabuf_del_domain(idma, da, dd);
+			return;
+		}
+	}
+	WARN_ON(true);
+}
+
+/**
+ * iopt_dmabuf_unmap_domain() - iopt_area_unmap_domain() for dma-buf pages
+ * @area: a dma-buf area
+ * @domain: a domain being removed while others remain
+ *
+ * Context: domains_rwsem held for write and iova_rwsem held, not
+ * @area->pages->mutex, which this takes.
+ */
+void iopt_dmabuf_unmap_domain(struct iopt_area *area,
+			      struct iommu_domain *domain)
+{
+	struct iopt_pages *pages = area->pages;
+
+	lockdep_assert_held_write(&area->iopt->domains_rwsem);
+
+	mutex_lock(&pages->mutex);
+	iopt_dmabuf_unfill_domain(area, pages, domain);
+	mutex_unlock(&pages->mutex);
+}
+
+/**
+ * iopt_dmabuf_align_addr() - iopt_pages_align_addr() for dma-buf pages
+ * @pages: dma-buf pages being mapped
+ * @start_byte: byte offset of the mapping inside @pages
+ *
+ * The physical address of the byte, so that the IOVA gets the alignment
+ * of the BAR and the IOMMU can use large IOPTEs. While revoked there is no
+ * physical address; the dma-buf offset is the best guess.
+ *
+ * Context: iova_rwsem held; takes @pages->mutex.
+ * Return: the address whose low bits the IOVA should copy.
+ */
+unsigned long iopt_dmabuf_align_addr(struct iopt_pages *pages,
+				     unsigned long start_byte)
+{
+	struct iopt_dmabuf *idma = pages->dmabuf;
+	unsigned long off = idma->start + start_byte;
+	unsigned long addr = off;
+	unsigned long roff = 0;
+	unsigned int i;
+
+	mutex_lock(&pages->mutex);
+	for (i = 0; i != idma->nr_ranges; roff += idma->ranges[i].len, i++) {
+		if (off < roff + idma->ranges[i].len) {
+			addr = idma->ranges[i].addr + (off - roff);
+			break;
+		}
+	}
+	mutex_unlock(&pages->mutex);
+	return addr;
+}
+
+/**
+ * iommufd_dmabuf_init() - Set up the dma-buf importer at module load
+ */
+void iommufd_dmabuf_init(void)
+{
+	iopt_dmabuf_debugfs_init();
+}
+
+/**
+ * iommufd_dmabuf_exit() - Tear down the dma-buf importer at module unload
+ */
+void iommufd_dmabuf_exit(void)
+{
+	iopt_dmabuf_debugfs_exit();
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dma-buf backed iopt_pages: internal definitions of the importer.
+ *
+ * IOMMU_IOAS_MAP_FILE accepts a dma-buf whose exporter offers its physical
+ * ranges (include/linux/dma-buf-phys.h). The iopt_pages gets type
+ * IOPT_ADDRESS_DMABUF and a struct iopt_dmabuf. Nothing is pinned or
+ * accounted: the ranges are MMIO that the exporter owns, and it can take
+ * them away at any time with move_notify.
+ *
+ * The generic pfn_reader/batch machinery of pages.c is not used. pages.c
+ * and io_pagetable.c hand every domain fill/unfill of a dma-buf area to
+ * dmabuf.c (see p2p.h), which maps each physically contiguous range with a
+ * single iommu_map() (IOMMU_MMIO, no IOMMU_CACHE) and records every
+ * (area, domain) pair it is responsible for:
+ *
+ *   struct iopt_dmabuf              one per iopt_pages
+ *     areas: struct iopt_dmabuf_area      one per iopt_area using the pages
+ *       domains: struct iopt_dmabuf_domain  one per domain the area is in
+ *
+ * Invariant, under iopt_pages::mutex: every recorded (area, domain) pair
+ * has the whole IOVA range of the area mapped to the current ranges if
+ * !revoked, and nothing mapped if revoked.
+ *
+ * Revoke and restore: the exporter calls move_notify with the reservation
+ * lock held. The importer asks for the ranges again. -ENODEV (or any
+ * error) means revoke: every recorded pair is unmapped (iommu_unmap()
+ * flushes the IOTLB before returning) and the ranges are forgotten. Ranges
+ * while revoked mean restore: every recorded pair is mapped again, so all
+ * domains get their IOPTEs back without any action from userspace. Ranges
+ * that differ from the current ones while mapped are a move: unmap, then
+ * map the new ranges. If a restore fails (no memory for page tables) the
+ * pages stay revoked and the next move_notify tries again; UNMAP and
+ * MAP_FILE from userspace keep working in every state.
+ *
+ * Lock order (outermost first). This extends the order documented above
+ * struct io_pagetable in iommufd_private.h, and the one of the vfio-pci
+ * exporter in drivers/vfio/pci/dmabuf/vfio_pci_dmabuf.h:
+ *
+ *   vfio_pci_core_device::memory_lock     exporter, revoke/restore only
+ *     vfio_pci_core_device::dmabuf_lock   exporter, revoke/restore only
+ *   io_pagetable::domains_rwsem
+ *     io_pagetable::iova_rwsem
+ *       iopt_dmabuf_all_lock              debugfs list
+ *         dma_buf::resv                   dma_buf_phys_detach() at release
+ *           iopt_pages::mutex             own lock class for dma-buf pages
+ *             iommu driver locks, fs_reclaim (page table allocation)
+ *
+ * - move_notify runs with dma_buf::resv held and only takes
+ *   iopt_pages::mutex. It never takes domains_rwsem or iova_rwsem, which
+ *   is why the (area, domain) pairs are recorded under iopt_pages::mutex
+ *   instead of being looked up in the io_pagetable.
+ * - dma_buf::resv is never taken with iopt_pages::mutex held:
+ *   dma_buf_phys_detach() runs from iopt_release_pages(), which holds no
+ *   pages mutex (it may hold domains_rwsem and iova_rwsem).
+ * - Map time attaches and reads the ranges before any io_pagetable lock.
+ * - dma-buf pages never call GUP, so mmap_lock is not taken under their
+ *   iopt_pages::mutex. They get a lock class of their own because
+ *   mmap_lock -> dma_buf::resv exists elsewhere (dma_resv_lockdep()) while
+ *   user VA pages take mmap_lock under their iopt_pages::mutex.
+ *
+ * Lifetime: the iopt_pages holds a reference on the dma-buf and the
+ * attachment from creation until iopt_release_pages(). Areas are recorded
+ * by iopt_dmabuf_fill_domains() and dropped by iopt_dmabuf_unfill_domains(),
+ * which pages.c calls for every area of every iopt_pages.
+ */
+#ifndef __IOMMUFD_P2P_DMABUF_H
+#define __IOMMUFD_P2P_DMABUF_H
+
+#include <linux/dma-buf-phys.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+
+#include "../io_pagetable.h"
+
+struct dma_buf;
+struct dma_buf_attachment;
+struct iommu_domain;
+
+/**
+ * struct iopt_dmabuf_domain - a domain a dma-buf area is filled into
+ * @node: entry in &iopt_dmabuf_area.domains
+ * @domain: the domain
+ */
+struct iopt_dmabuf_domain {
+	struct list_head node;
+	struct iommu_domain *domain;
+};
+
+/**
+ * struct iopt_dmabuf_area - an area whose pages are a dma-buf
+ * @node: entry in &iopt_dmabuf.areas
+ * @area: the area; valid while it is recorded
+ * @domains: struct iopt_dmabuf_domain, the domains the area is filled into
+ * @nr_domains: number of entries in @domains
+ */
+struct iopt_dmabuf_area {
+	struct list_head node;
+	struct iopt_area *area;
+	struct list_head domains;
+	unsigned int nr_domains;
+};
+
+/**
+ * struct iopt_dmabuf - importer state of a dma-buf backed iopt_pages
+ * @pages: the iopt_pages this belongs to
+ * @dmabuf: the dma-buf, referenced until iopt_dmabuf_release()
+ * @attach: the dma_buf_phys_attach() attachment, NULL until attached
+ * @start: offset in the dma-buf of byte 0 of page index 0, page aligned
+ * @all_node: entry in the debugfs list, protected by iopt_dmabuf_all_lock
+ * @ranges: the current ranges, physically contiguous neighbours merged;
+ *	NULL while revoked
+ * @nr_ranges: number of entries in @ranges
+ * @revoked: no IOPTE exists for any recorded pair
+ * @areas: struct iopt_dmabuf_area, every area using @pages
+ * @revoke_count: number of times the IOPTEs were removed by move_notify
+ * @restore_count: number of times they were put back by move_notify
+ * @restore_errors: number of restores that failed and left @revoked set
+ *
+ * Every field from @ranges on is protected by @pages->mutex.
+ */
+struct iopt_dmabuf {
+	struct iopt_pages *pages;
+	struct dma_buf *dmabuf;
+	struct dma_buf_attachment *attach;
+	unsigned long start;
+	struct list_head all_node;
+
+	struct dma_buf_phys_range *ranges;
+	unsigned int nr_ranges;
+	bool revoked;
+	struct list_head areas;
+	unsigned long revoke_count;
+	unsigned long restore_count;
+	unsigned long restore_errors;
+};
+
+/* dmabuf_debugfs.c */
+extern struct mutex iopt_dmabuf_all_lock;
+extern struct list_head iopt_dmabuf_all;
+#ifdef CONFIG_DEBUG_FS
+void iopt_dmabuf_debugfs_init(void);
+void iopt_dmabuf_debugfs_exit(void);
+#else
+static inline void iopt_dmabuf_debugfs_init(void) { }
+static inline void iopt_dmabuf_debugfs_exit(void) { }
+#endif
+
+unsigned long iopt_dmabuf_ino(const struct iopt_dmabuf *idma);
+u32 iopt_dmabuf_ioas_id(const struct iopt_area *area);
+
+#endif /* __IOMMUFD_P2P_DMABUF_H */

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iommufd dma-buf importer: list of every dma-buf area.
+ *
+ * <debugfs>/iommufd/dmabuf_areas prints one line per area whose pages are a
+ * dma-buf, every field a "name value" pair:
+ *
+ *   ioas <id> iova <first>-<last> dmabuf <ino> exporter <name>
+ *          offset <dma-buf offset of the first byte> domains <n>
+ *          state <mapped|revoked> revokes <n> restores <n>
+ *          restore_errors <n>
+ *
+ * (one line). <ino> is the inode number of the dma-buf file, as in
+ * <debugfs>/dma_buf/bufinfo. The counters belong to the dma-buf pages and
+ * are shared by all areas made from the same IOMMU_IOAS_MAP_FILE,
+ * including IOMMU_IOAS_COPY copies. An area that was mapped while no
+ * domain was attached shows "domains 0".
+ */
+#include <linux/debugfs.h>
+#include <linux/dma-buf.h>
+#include <linux/seq_file.h>
+
+#include "dmabuf.h"
+
+/* Protects iopt_dmabuf_all; taken before any iopt_pages::mutex */
+DEFINE_MUTEX(iopt_dmabuf_all_lock);
+/* Every dma-buf iopt_pages, struct iopt_dmabuf::all_node */
+LIST_HEAD(iopt_dmabuf_all);
+
+#ifdef CONFIG_DEBUG_FS
+static struct dentry *iopt_dmabuf_dir;
+
+static void iopt_dmabuf_show_one(struct seq_file *s, struct iopt_dmabuf *idma)
+{
+	struct iopt_dmabuf_area *da;
+
+	mutex_lock(&idma->pages->mutex);
+	list_for_each_entry(da, &idma->areas, node) {
+		struct iopt_area *area = da->area;
+
+		seq_printf(s,
+			   "ioas %u iova %#lx-%#lx dmabuf %lu exporter %s offset %#lx domains %u state %s revokes %lu restores %lu restore_errors %lu\n",
+			   iopt_dmabuf_ioas_id(area), iopt_area_iova(area),
+			   iopt_area_last_iova(area), iopt_dmabuf_ino(idma),
+			   idma->dmabuf->exp_name,
+			   idma->start +
+				   iopt_area_start_byte(area, iopt_area_iova(area)),
+			   da->nr_domains, idma->revoked ? "revoked" : "mapped",
+			   idma->revoke_count, idma->restore_count,
+			   idma->restore_errors);
+	}
+	mutex_unlock(&idma->pages->mutex);
+}
+
+static int iopt_dmabuf_areas_show(struct seq_file *s, void *unused)
+{
+	struct iopt_dmabuf *idma;
+	int ret;
+
+	ret = mutex_lock_interruptible(&iopt_dmabuf_all_lock);
+	if (ret)
+		return ret;
+	list_for_each_entry(idma, &iopt_dmabuf_all, all_node)
+		iopt_dmabuf_show_one(s, idma);
+	mutex_unlock(&iopt_dmabuf_all_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(iopt_dmabuf_areas);
+
+/**
+ * iopt_dmabuf_debugfs_init() - Create <debugfs>/iommufd/dmabuf_areas
+ */
+void iopt_dmabuf_debugfs_init(void)
+{
+	iopt_dmabuf_dir = debugfs_create_dir("iommufd", NULL);
+	debugfs_create_file("dmabuf_areas", 0400, iopt_dmabuf_dir, NULL,
+			    &iopt_dmabuf_areas_fops);
+}
+
+/**
+ * iopt_dmabuf_debugfs_exit() - Remove <debugfs>/iommufd/
+ */
+void iopt_dmabuf_debugfs_exit(void)
+{
+	debugfs_remove_recursive(iopt_dmabuf_dir);
+	iopt_dmabuf_dir = NULL;
+}
+#endif /* CONFIG_DEBUG_FS */

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Physical address ranges of a dma-buf, for importers that program an IOMMU
+ * themselves.
+ *
+ * Some importers do not DMA through a struct device of their own: iommufd
+ * puts the memory of a dma-buf into IOMMU page tables that other devices use.
+ * It needs the CPU physical addresses of the buffer, not a scatterlist of DMA
+ * addresses for one device. This interface hands those addresses over.
+ *
+ * Exporters opt in by registering a &struct dma_buf_phys_exporter that pairs
+ * their &struct dma_buf_ops with a &struct dma_buf_phys_ops. Importers attach
+ * with dma_buf_phys_attach(), which refuses dma-bufs of any other exporter
+ * before anything is attached, and read the ranges with
+ * dma_buf_phys_get_ranges() under the reservation lock.
+ *
+ * The ranges describe device memory (MMIO): there may be no struct page
+ * behind them and the importer must not assume CPU cache coherency, so they
+ * are mapped uncached (IOMMU_MMIO, no IOMMU_CACHE).
+ *
+ * Only dynamic importers are accepted. move_notify() means "the ranges may
+ * have changed or gone": the importer must stop all access to the old ranges
+ * before move_notify() returns, then call dma_buf_phys_get_ranges() again.
+ * -ENODEV from it means the exporter revoked access; a later move_notify()
+ * tells the importer to look again.
+ */
+#ifndef __LINUX_DMA_BUF_PHYS_H
+#define __LINUX_DMA_BUF_PHYS_H
+
+#include <linux/list.h>
+#include <linux/types.h>
+
+struct dma_buf;
+struct dma_buf_attach_ops;
+struct dma_buf_attachment;
+struct dma_buf_ops;
+
+/**
+ * struct dma_buf_phys_range - one physically contiguous piece of a dma-buf
+ * @addr: CPU physical address of the piece, PAGE_SIZE aligned
+ * @len: length in bytes, a non zero multiple of PAGE_SIZE
+ */
+struct dma_buf_phys_range {
+	phys_addr_t addr;
+	size_t len;
+};
+
+/**
+ * struct dma_buf_phys_ops - exporter side of the physical ranges interface
+ */
+struct dma_buf_phys_ops {
+	/**
+	 * @get_ranges:
+	 *
+	 * Report the physical ranges of the whole dma-buf, in dma-buf offset
+	 * order. Fill at most @max_ranges entries of @ranges (@ranges may be
+	 * NULL when @max_ranges is 0) and return the total number of ranges,
+	 * which may be larger than @max_ranges. The ranges must be page
+	 * aligned, non empty, and add up to exactly the dma-buf size.
+	 *
+	 * Return -ENODEV while access is revoked. The answer may only change
+	 * under the reservation lock, and every change must be followed by
+	 * dma_buf_move_notify() before the lock is dropped.
+	 *
+	 * Called with the reservation lock of attach->dmabuf held.
+	 */
+	int (*get_ranges)(struct dma_buf_attachment *attach,
+			  struct dma_buf_phys_range *ranges,
+			  unsigned int max_ranges);
+};
+
+/**
+ * struct dma_buf_phys_exporter - registration of an exporter
+ * @dmabuf_ops: the &struct dma_buf_ops of every dma-buf of this exporter;
+ *	dma-bufs are matched to their exporter by this pointer
+ * @phys_ops: the physical ranges operations of the exporter
+ * @node: private to dma-buf-phys.c
+ */
+struct dma_buf_phys_exporter {
+	const struct dma_buf_ops *dmabuf_ops;
+	const struct dma_buf_phys_ops *phys_ops;
+	struct list_head node;
+};
+
+int dma_buf_phys_register(struct dma_buf_phys_exporter *exp);
+void dma_buf_phys_unregister(struct dma_buf_phys_exporter *exp);
+
+bool dma_buf_phys_supported(struct dma_buf *dmabuf);
+bool dma_buf_attachment_is_phys(const struct dma_buf_attachment *attach);
+
+struct dma_buf_attachment *
+dma_buf_phys_attach(struct dma_buf *dmabuf,
+		    const struct dma_buf_attach_ops *importer_ops,
+		    void *importer_priv);
+void dma_buf_phys_detach(struct dma_buf_attachment *attach);
+int dma_buf_phys_get_ranges(struct dma_buf_attachment *attach,
+			    struct dma_buf_phys_range **ranges);
+
+#endif /* __LINUX_DMA_BUF_PHYS_H */

@@ -1,0 +1,673 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * IOMMU_IOAS_MAP_FILE of dma-bufs, against iommufd's mock exporter and mock
+ * domains (CONFIG_IOMMUFD_TEST): the IOPTEs each domain holds are read back
+ * and compared with the physical ranges of the dma-buf, mapped, revoked
+ * (none left), restored (the same ones back) and copied.  Also every errno,
+ * emulated access and split refusal, foreign exporters (udmabuf, vgem
+ * through libdrm) that must leave nothing attached, and no pinning.
+ *
+ * Runs in the VM without a vIOMMU, where the mock domains are not shadowed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/iommufd.h>
+#include <linux/udmabuf.h>
+#include <linux/vfio.h>
+#include <xf86drm.h>
+
+#include "compat.h"
+#include "../iommu/iommufd_utils.h"
+#include "mock_util.h"
+
+#define MAP_RW (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
+#define MAX_RANGES 4
+#define DMABUF_AREAS "/sys/kernel/debug/iommufd/dmabuf_areas"
+
+static __attribute__((constructor)) void setup_sizes(void)
+{
+	PAGE_SIZE = sysconf(_SC_PAGE_SIZE);
+}
+
+static int map_file(int fd, uint32_t ioas_id, int dfd, uint64_t start,
+		    uint64_t length, uint64_t *iova, uint32_t flags)
+{
+	struct iommu_ioas_map_file cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.ioas_id = ioas_id,
+		.fd = dfd,
+		.start = start,
+		.length = length,
+		.iova = *iova,
+	};
+	int ret;
+
+	ret = ioctl(fd, IOMMU_IOAS_MAP_FILE, &cmd);
+	*iova = cmd.iova;
+	return ret ? -errno : 0;
+}
+
+/* A mock dma-buf of @nr ranges of @pages[i] pages; fd or -errno */
+static int mock_dmabuf(int fd, const unsigned int *pages, unsigned int nr,
+		       uint32_t open_flags, uint32_t flags,
+		       struct iommu_test_dmabuf_range *r)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_DMABUF_GET_RANGES,
+		.dmabuf_get_ranges = {
+			.open_flags = open_flags,
+			.nr_ranges = nr,
+			.ranges = (uintptr_t)r,
+			.flags = flags,
+		},
+	};
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < nr; i++)
+		r[i].length = (uint64_t)pages[i] * PAGE_SIZE;
+	ret = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	return ret < 0 ? -errno : ret;
+}
+
+static int mock_revoke(int fd, int dfd, bool revoked)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_DMABUF_REVOKE,
+		.dmabuf_revoke = { .dmabuf_fd = dfd, .revoked = revoked },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd) ? -errno : 0;
+}
+
+/* Attachments of any dma-buf; -errno */
+static int dmabuf_attachments(int fd, int dfd)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_DMABUF_QUERY,
+		.dmabuf_query = { .dmabuf_fd = dfd },
+	};
+
+	if (ioctl(fd, IOMMU_TEST_CMD, &cmd))
+		return -errno;
+	return cmd.dmabuf_query.out_nr_attachments;
+}
+
+static int read_iopte(int fd, uint32_t hwpt, uint64_t iova, uint64_t *phys,
+		      uint32_t *flags)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MD_READ_IOPTE,
+		.id = hwpt,
+		.md_read_iopte = { .iova = iova },
+	};
+
+	if (ioctl(fd, IOMMU_TEST_CMD, &cmd))
+		return -errno;
+	*phys = cmd.md_read_iopte.out_phys;
+	*flags = cmd.md_read_iopte.out_flags;
+	return 0;
+}
+
+/*
+ * Check the IOPTEs of @hwpt for the dma-buf bytes [@start, @start + @len)
+ * mapped at @iova: each page maps the physical address of its range, as
+ * MMIO without CACHE, writeable iff @write.  With @revoked, nothing may be
+ * mapped.  Returns the number of bad pages.
+ */
+static int check_iova(struct __test_metadata *_metadata, int fd,
+		      uint32_t hwpt, const struct iommu_test_dmabuf_range *r,
+		      unsigned int nr, uint64_t start, uint64_t len,
+		      uint64_t iova, bool write, bool revoked)
+{
+	uint64_t off = 0, phys;
+	unsigned int i;
+	uint32_t flags;
+	int bad = 0, ret;
+
+	for (i = 0; i < nr; i++) {
+		uint64_t p;
+
+		for (p = 0; p < r[i].length; p += PAGE_SIZE, off += PAGE_SIZE) {
+			if (off < start || off >= start + len)
+				continue;
+			ret = read_iopte(fd, hwpt, iova + off - start, &phys,
+					 &flags);
+			if (revoked) {
+				if (ret != -ENOENT) {
+					TH_LOG("iova %#llx still mapped after revoke",
+					       (unsigned long long)(iova + off - start));
+					bad++;
+				}
+				continue;
+			}
+			if (ret || phys != r[i].out_phys + p ||
+			    !(flags & MOCK_IOPTE_MMIO) ||
+			    (flags & MOCK_IOPTE_CACHE) ||
+			    !(flags & MOCK_IOPTE_READ) ||
+			    !!(flags & MOCK_IOPTE_WRITE) != write) {
+				TH_LOG("iova %#llx: ret %d phys %#llx flags %#x, want %#llx",
+				       (unsigned long long)(iova + off - start),
+				       ret, (unsigned long long)phys, flags,
+				       (unsigned long long)(r[i].out_phys + p));
+				bad++;
+			}
+		}
+	}
+	return bad;
+}
+
+/* Lines of the importer's debugfs file containing @needle; -1 if absent */
+static int areas_count(const char *needle)
+{
+	char line[512];
+	int n = 0;
+	FILE *f;
+
+	f = fopen(DMABUF_AREAS, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
+FIXTURE(dmabuf) {
+	int fd;
+	uint32_t ioas_id;
+	uint32_t hwpt_ids[2];
+	uint32_t stdev_ids[2];
+	int dfd;
+	struct iommu_test_dmabuf_range r[MAX_RANGES];
+	uint64_t size;
+};
+
+FIXTURE_VARIANT(dmabuf) {
+	unsigned int mock_domains;
+	unsigned int nr;
+	unsigned int pages[MAX_RANGES];
+};
+
+FIXTURE_VARIANT_ADD(dmabuf, one_range_no_domain) {
+	.mock_domains = 0, .nr = 1, .pages = { 8 },
+};
+
+FIXTURE_VARIANT_ADD(dmabuf, one_range_mock_domain) {
+	.mock_domains = 1, .nr = 1, .pages = { 8 },
+};
+
+FIXTURE_VARIANT_ADD(dmabuf, three_ranges_mock_domain) {
+	.mock_domains = 1, .nr = 3, .pages = { 2, 1, 5 },
+};
+
+FIXTURE_VARIANT_ADD(dmabuf, three_ranges_two_mock_domains) {
+	.mock_domains = 2, .nr = 3, .pages = { 3, 4, 1 },
+};
+
+FIXTURE_SETUP(dmabuf)
+{
+	struct iommu_iova_range aperture = {
+		.start = MOCK_APERTURE_START,
+		.last = MOCK_APERTURE_LAST,
+	};
+	struct iommu_ioas_allow_iovas allow = {
+		.size = sizeof(allow),
+		.num_iovas = 1,
+		.allowed_iovas = (uintptr_t)&aperture,
+	};
+	unsigned int i;
+
+	self->dfd = -1;
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	test_ioctl_ioas_alloc(&self->ioas_id);
+	allow.ioas_id = self->ioas_id;
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_IOAS_ALLOW_IOVAS, &allow));
+	for (i = 0; i != variant->mock_domains; i++)
+		test_cmd_mock_domain(self->ioas_id, &self->stdev_ids[i],
+				     &self->hwpt_ids[i], NULL);
+	self->dfd = mock_dmabuf(self->fd, variant->pages, variant->nr,
+				O_RDWR | O_CLOEXEC, 0, self->r);
+	ASSERT_LE(0, self->dfd);
+	self->size = 0;
+	for (i = 0; i < variant->nr; i++)
+		self->size += self->r[i].length;
+	ASSERT_EQ((off_t)self->size, lseek(self->dfd, 0, SEEK_END));
+}
+
+FIXTURE_TEARDOWN(dmabuf)
+{
+	teardown_iommufd(self->fd, _metadata);
+	if (self->dfd >= 0)
+		close(self->dfd);
+}
+
+/* Check every mock domain of the fixture */
+#define check_all(_start, _len, _iova, _write, _revoked)                     \
+	({                                                                     \
+		unsigned int __i;                                              \
+									       \
+		for (__i = 0; __i != variant->mock_domains; __i++)             \
+			EXPECT_EQ(0, check_iova(_metadata, self->fd,           \
+						self->hwpt_ids[__i], self->r,  \
+						variant->nr, _start, _len,     \
+						_iova, _write, _revoked));     \
+	})
+
+TEST_F(dmabuf, map_layout)
+{
+	uint64_t iova = 0;
+
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      self->size, &iova, MAP_RW));
+	check_all(0, self->size, iova, true, false);
+	EXPECT_EQ(1, dmabuf_attachments(self->fd, self->dfd));
+	EXPECT_EQ(1, areas_count("state mapped"));
+
+	/* A domain attached after the map gets the same IOPTEs */
+	if (variant->mock_domains < 2) {
+		uint32_t hwpt;
+
+		test_cmd_mock_domain(self->ioas_id, NULL, &hwpt, NULL);
+		EXPECT_EQ(0, check_iova(_metadata, self->fd, hwpt, self->r,
+					variant->nr, 0, self->size, iova,
+					true, false));
+	}
+
+	test_ioctl_ioas_unmap(iova, self->size);
+	check_all(0, self->size, iova, true, true);
+	/* The unmap released the attachment */
+	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
+	EXPECT_EQ(0, areas_count("state"));
+}
+
+/* A slice that starts inside the second page and ends before the last */
+TEST_F(dmabuf, map_slice)
+{
+	uint64_t start = PAGE_SIZE, len = self->size - 2 * PAGE_SIZE;
+	uint64_t iova = MOCK_APERTURE_START + 64 * PAGE_SIZE;
+
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, start, len,
+			      &iova, MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
+	check_all(start, len, iova, true, false);
+	test_ioctl_ioas_unmap(iova, len);
+}
+
+TEST_F(dmabuf, bounds)
+{
+	uint64_t iova = 0;
+
+	EXPECT_EQ(-EINVAL, map_file(self->fd, self->ioas_id, self->dfd, 0, 0,
+				    &iova, MAP_RW));
+	EXPECT_EQ(-EINVAL, map_file(self->fd, self->ioas_id, self->dfd, 0,
+				    self->size + PAGE_SIZE, &iova, MAP_RW));
+	EXPECT_EQ(-EINVAL, map_file(self->fd, self->ioas_id, self->dfd,
+				    self->size, PAGE_SIZE, &iova, MAP_RW));
+	EXPECT_EQ(-EINVAL, map_file(self->fd, self->ioas_id, self->dfd,
+				    PAGE_SIZE, self->size, &iova, MAP_RW));
+	EXPECT_EQ(-EOVERFLOW, map_file(self->fd, self->ioas_id, self->dfd,
+				       -PAGE_SIZE, 2 * PAGE_SIZE, &iova,
+				       MAP_RW));
+	EXPECT_EQ(-EINVAL, map_file(self->fd, self->ioas_id, self->dfd, 0,
+				    PAGE_SIZE, &iova, 0));
+	EXPECT_EQ(-EBADF, map_file(self->fd, self->ioas_id, 1000, 0,
+				   PAGE_SIZE, &iova, MAP_RW));
+	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
+}
+
+TEST_F(dmabuf, revoke_restore)
+{
+	uint64_t iova = 0;
+
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      self->size, &iova, MAP_RW));
+	check_all(0, self->size, iova, true, false);
+
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	check_all(0, self->size, iova, true, true);
+	EXPECT_EQ(1, areas_count("state revoked"));
+	/* Revoking twice is harmless */
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+
+	/* Restored with no userspace remap: the same IOPTEs are back */
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	check_all(0, self->size, iova, true, false);
+	EXPECT_EQ(1, areas_count("revokes 1 restores 1"));
+
+	/* And again */
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	check_all(0, self->size, iova, true, true);
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	check_all(0, self->size, iova, true, false);
+	test_ioctl_ioas_unmap(iova, self->size);
+}
+
+/* A domain attached while revoked is mapped at the restore */
+TEST_F(dmabuf, attach_while_revoked)
+{
+	uint64_t iova = 0;
+	uint32_t hwpt;
+
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      self->size, &iova, MAP_RW));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	test_cmd_mock_domain(self->ioas_id, NULL, &hwpt, NULL);
+	EXPECT_EQ(0, check_iova(_metadata, self->fd, hwpt, self->r,
+				variant->nr, 0, self->size, iova, true, true));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	EXPECT_EQ(0, check_iova(_metadata, self->fd, hwpt, self->r,
+				variant->nr, 0, self->size, iova, true,
+				false));
+	check_all(0, self->size, iova, true, false);
+}
+
+/* Mapping a revoked dma-buf: ENODEV, and nothing stays attached */
+TEST_F(dmabuf, map_revoked)
+{
+	uint64_t iova = 0;
+
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	EXPECT_EQ(-ENODEV, map_file(self->fd, self->ioas_id, self->dfd, 0,
+				    self->size, &iova, MAP_RW));
+	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      self->size, &iova, MAP_RW));
+	check_all(0, self->size, iova, true, false);
+}
+
+/* What an upstream VMM does around a reset: unmap, and map again after */
+TEST_F(dmabuf, unmap_map_around_revoke)
+{
+	uint64_t iova = MOCK_APERTURE_START, iova2;
+
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      self->size, &iova,
+			      MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	test_ioctl_ioas_unmap(iova, self->size);
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	iova2 = iova;
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      self->size, &iova2,
+			      MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
+	check_all(0, self->size, iova, true, false);
+	EXPECT_EQ(1, dmabuf_attachments(self->fd, self->dfd));
+}
+
+TEST_F(dmabuf, copy_follows_source)
+{
+	uint64_t iova = 0, dst = MOCK_APERTURE_START + (1ULL << 24);
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | MAP_RW,
+		.length = 0,
+	};
+	uint32_t ioas2, hwpt2;
+
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_alloc(&ioas2);
+	test_cmd_mock_domain(ioas2, NULL, &hwpt2, NULL);
+	copy.dst_ioas_id = ioas2;
+	copy.src_ioas_id = self->ioas_id;
+	copy.dst_iova = dst;
+	copy.src_iova = iova;
+	copy.length = self->size;
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_IOAS_COPY, &copy));
+	EXPECT_EQ(0, check_iova(_metadata, self->fd, hwpt2, self->r,
+				variant->nr, 0, self->size, dst, true, false));
+
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	check_all(0, self->size, iova, true, true);
+	EXPECT_EQ(0, check_iova(_metadata, self->fd, hwpt2, self->r,
+				variant->nr, 0, self->size, dst, true, true));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	check_all(0, self->size, iova, true, false);
+	EXPECT_EQ(0, check_iova(_metadata, self->fd, hwpt2, self->r,
+				variant->nr, 0, self->size, dst, true, false));
+
+	/* The copy outlives the source's unmap, with one attachment */
+	test_ioctl_ioas_unmap(iova, self->size);
+	EXPECT_EQ(1, dmabuf_attachments(self->fd, self->dfd));
+	EXPECT_EQ(0, check_iova(_metadata, self->fd, hwpt2, self->r,
+				variant->nr, 0, self->size, dst, true, false));
+	test_ioctl_ioas_unmap_id(ioas2, dst, self->size);
+	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
+}
+
+TEST_F(dmabuf, access_refused)
+{
+	uint64_t iova = 0;
+	uint32_t access_id, pages_id;
+	char buf[64];
+
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      self->size, &iova, MAP_RW));
+	test_cmd_create_access(self->ioas_id, &access_id,
+			       MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	EXPECT_ERRNO(EINVAL, _test_cmd_access_pages(self->fd, access_id, iova,
+						    PAGE_SIZE, NULL, 0,
+						    &pages_id));
+	EXPECT_ERRNO(EINVAL, _test_cmd_access_rw(self->fd, access_id, iova,
+						 buf, sizeof(buf), 0));
+	EXPECT_ERRNO(EINVAL, _test_cmd_access_rw(self->fd, access_id, iova,
+						 buf, sizeof(buf),
+						 MOCK_ACCESS_RW_WRITE));
+	test_cmd_destroy_access(access_id);
+	check_all(0, self->size, iova, true, false);
+}
+
+/* The write permission of the mapping follows the dma-buf fd's mode */
+TEST_F(dmabuf, write_needs_rdwr_fd)
+{
+	struct iommu_test_dmabuf_range r[MAX_RANGES];
+	uint64_t iova = 0;
+	int ro;
+
+	ro = mock_dmabuf(self->fd, variant->pages, variant->nr,
+			 O_RDONLY | O_CLOEXEC, 0, r);
+	ASSERT_LE(0, ro);
+	EXPECT_EQ(-EPERM, map_file(self->fd, self->ioas_id, ro, 0, self->size,
+				   &iova, MAP_RW));
+	EXPECT_EQ(0, dmabuf_attachments(self->fd, ro));
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, ro, 0, self->size,
+			      &iova, IOMMU_IOAS_MAP_READABLE));
+	memcpy(self->r, r, sizeof(r));
+	check_all(0, self->size, iova, false, false);
+	test_ioctl_ioas_unmap(iova, self->size);
+	close(ro);
+}
+
+/* vfio type1 compat unmaps can cut areas; a dma-buf area is not cut */
+TEST_F(dmabuf, split_refused)
+{
+	struct iommu_vfio_ioas vfio_ioas = {
+		.size = sizeof(vfio_ioas),
+		.op = IOMMU_VFIO_IOAS_SET,
+	};
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+	};
+	uint64_t iova = MOCK_APERTURE_START;
+	uint32_t ioas;
+
+	/* type1 v1 compat (small pages, cuts at unmap) on a fresh IOAS */
+	test_ioctl_ioas_alloc(&ioas);
+	vfio_ioas.ioas_id = ioas;
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_VFIO_IOAS, &vfio_ioas));
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+	ASSERT_EQ(0, map_file(self->fd, ioas, self->dfd, 0, self->size, &iova,
+			      MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
+	unmap.iova = iova + PAGE_SIZE;
+	unmap.size = PAGE_SIZE;
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	/* The whole area still unmaps */
+	unmap.iova = iova;
+	unmap.size = self->size;
+	EXPECT_EQ(0, ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	EXPECT_EQ(self->size, unmap.size);
+}
+
+/* MMIO is never pinned */
+TEST_F(dmabuf, no_pins)
+{
+	long before = pins_outstanding();
+	uint64_t iova = 0;
+
+	if (before < 0)
+		SKIP(return, "no FOLL_PIN counters in /proc/vmstat");
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      self->size, &iova, MAP_RW));
+	EXPECT_EQ(before, pins_outstanding());
+	test_ioctl_ioas_unmap(iova, self->size);
+}
+
+/* A udmabuf over a memfd: another exporter */
+static int make_udmabuf(size_t size, int *memfd)
+{
+	struct udmabuf_create create = { .flags = UDMABUF_FLAGS_CLOEXEC };
+	int dev, fd;
+
+	dev = open("/dev/udmabuf", O_RDWR);
+	if (dev < 0)
+		return -1;
+	*memfd = memfd_create("udmabuf", MFD_ALLOW_SEALING);
+	if (*memfd < 0 || ftruncate(*memfd, size) ||
+	    fcntl(*memfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
+		close(dev);
+		return -1;
+	}
+	create.memfd = *memfd;
+	create.size = size;
+	fd = ioctl(dev, UDMABUF_CREATE, &create);
+	close(dev);
+	return fd;
+}
+
+TEST_F(dmabuf, foreign_udmabuf)
+{
+	uint64_t iova = 0;
+	int memfd = -1, fd;
+
+	fd = make_udmabuf(4 * PAGE_SIZE, &memfd);
+	if (fd < 0)
+		SKIP(return, "no udmabuf (CONFIG_UDMABUF)");
+	EXPECT_EQ(-EOPNOTSUPP, map_file(self->fd, self->ioas_id, fd, 0,
+					4 * PAGE_SIZE, &iova, MAP_RW));
+	EXPECT_EQ(0, dmabuf_attachments(self->fd, fd));
+	/* Nothing of it stayed mapped or pinned either */
+	test_err_ioctl_ioas_unmap(ENOENT, MOCK_APERTURE_START, 4 * PAGE_SIZE);
+	close(fd);
+	close(memfd);
+}
+
+/* A vgem PRIME buffer, made through libdrm: another exporter */
+TEST_F(dmabuf, foreign_vgem)
+{
+	struct drm_mode_create_dumb dumb = {
+		.width = 1024, .height = 4, .bpp = 32,
+	};
+	drmVersionPtr ver;
+	uint64_t iova = 0;
+	int card, fd = -1;
+	char path[32];
+	int i;
+
+	for (i = 0, card = -1; i < 8 && card < 0; i++) {
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		card = open(path, O_RDWR | O_CLOEXEC);
+		if (card < 0)
+			continue;
+		ver = drmGetVersion(card);
+		if (!ver || strcmp(ver->name, "vgem")) {
+			close(card);
+			card = -1;
+		}
+		drmFreeVersion(ver);
+	}
+	if (card < 0)
+		SKIP(return, "no vgem device (CONFIG_DRM_VGEM)");
+	ASSERT_EQ(0, drmIoctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &dumb));
+	ASSERT_EQ(0, drmPrimeHandleToFD(card, dumb.handle, DRM_CLOEXEC | DRM_RDWR,
+					&fd));
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EOPNOTSUPP, map_file(self->fd, self->ioas_id, fd, 0,
+					PAGE_SIZE, &iova, MAP_RW));
+	EXPECT_EQ(0, dmabuf_attachments(self->fd, fd));
+	close(fd);
+	close(card);
+}
+
+/* Large IOPTEs: a 1 MiB aligned range on a domain with 1 MiB pages */
+FIXTURE(dmabuf_huge) {
+	int fd;
+	uint32_t ioas_id;
+	uint32_t hwpt;
+};
+
+FIXTURE_SETUP(dmabuf_huge)
+{
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	test_ioctl_ioas_alloc(&self->ioas_id);
+	test_cmd_mock_domain_flags(self->ioas_id, MOCK_FLAGS_DEVICE_HUGE_IOVA,
+				   NULL, &self->hwpt, NULL);
+}
+
+FIXTURE_TEARDOWN(dmabuf_huge)
+{
+	teardown_iommufd(self->fd, _metadata);
+}
+
+static void huge_case(struct __test_metadata *_metadata,
+		      struct _test_data_dmabuf_huge *self, uint32_t flags,
+		      bool want_huge)
+{
+	unsigned int pages = (1U << 20) / PAGE_SIZE;
+	struct iommu_test_dmabuf_range r;
+	uint64_t iova = 0, phys;
+	uint32_t ioflags;
+	int dfd;
+
+	dfd = mock_dmabuf(self->fd, &pages, 1, O_RDWR, flags, &r);
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, dfd, 0, r.length,
+			      &iova, MAP_RW));
+	/* An aligned range gets an IOVA that keeps the physical alignment */
+	if (want_huge)
+		EXPECT_EQ(r.out_phys & ((1U << 20) - 1),
+			  iova & ((1U << 20) - 1));
+	ASSERT_EQ(0, read_iopte(self->fd, self->hwpt, iova, &phys, &ioflags));
+	EXPECT_EQ(r.out_phys, phys);
+	EXPECT_EQ(want_huge, !!(ioflags & MOCK_IOPTE_HUGE));
+	test_ioctl_ioas_unmap(iova, r.length);
+	close(dfd);
+}
+
+TEST_F(dmabuf_huge, aligned)
+{
+	huge_case(_metadata, self, 0, true);
+}
+
+TEST_F(dmabuf_huge, misaligned)
+{
+	huge_case(_metadata, self, MOCK_DMABUF_MISALIGN, false);
+}
+
+TEST_HARNESS_MAIN
