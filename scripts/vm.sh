@@ -97,6 +97,10 @@ qemu+=(-device edu,addr=01.0,dma_mask=0xffffffffffffffff
 	-device pcie-root-port,id=rp3,addr=07.0,chassis=3,x-speed=2_5
 	-device e1000e,bus=rp3)
 
+# Extra QEMU arguments for debugging, e.g. P2P_QEMU_EXTRA="-trace vtd_*"
+# shellcheck disable=SC2206
+[ -n "${P2P_QEMU_EXTRA:-}" ] && qemu+=($P2P_QEMU_EXTRA)
+
 say "vm '$name': base $(base_version), flavor $FLAVOR, accel $accel, profile $profile"
 say "  devices: 00:01.0 edu, 00:02.0 ivshmem $small_size, 00:03.0 edu, 00:04.0 ivshmem $large_size,"
 say "    01:00.0 ivshmem $small_size, 02:00.0 nvme (16M CMB), 03:00.0 e1000e (each behind a root port)$([ "$profile" = vtd ] && echo ', intel-iommu (caching-mode)')"

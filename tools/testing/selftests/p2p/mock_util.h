@@ -16,8 +16,9 @@
 #include <linux/iommufd.h>
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 
-static inline int _test_cmd_access_rw(int fd, unsigned int access_id, uint64_t iova,
-			       void *data, size_t length, unsigned int flags)
+static inline int _test_cmd_access_rw(int fd, unsigned int access_id,
+				      uint64_t iova, void *data, size_t length,
+				      unsigned int flags)
 {
 	struct iommu_test_cmd cmd = {
 		.size = sizeof(cmd),
@@ -37,8 +38,9 @@ static inline int _test_cmd_access_rw(int fd, unsigned int access_id, uint64_t i
 					 length, flags))
 
 static inline int _test_cmd_access_pages(int fd, unsigned int access_id,
-				  uint64_t iova, size_t length, void *uptr,
-				  unsigned int flags, __u32 *access_pages_id)
+					 uint64_t iova, size_t length,
+					 void *uptr, unsigned int flags,
+					 __u32 *access_pages_id)
 {
 	struct iommu_test_cmd cmd = {
 		.size = sizeof(cmd),

@@ -1,0 +1,680 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VM-style P2P through iommufd, end to end, under emulated VT-d: the edu
+ * device (00:01.0) is attached through /dev/vfio/devices to an IOAS, like a
+ * passed-through device of a VM.  A BAR of an exporting vfio-pci device is
+ * exported as a dma-buf and mapped into that IOAS with IOMMU_IOAS_MAP_FILE.
+ * edu DMA to the IOVA must land in the BAR (read back through the BAR's
+ * mmap, and in the host's backing file for ivshmem).
+ *
+ * For each revoke trigger the exporting device has: while revoked, edu DMA
+ * to the IOVA must not land (the IOPTEs are gone, VT-d faults it); after
+ * the restore it lands again with no userspace remap.  The upstream flow
+ * (UNMAP, then MAP_FILE again after the reset) works too, and so do
+ * dma-bufs with several ranges.  A bounded race runs revokes, maps, unmaps,
+ * copies and DMA at once.
+ */
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <linux/iommufd.h>
+#include "compat.h"
+#include "../kselftest_harness.h"
+#include "dmabuf_util.h"
+
+#define BAR		VFIO_PCI_BAR2_REGION_INDEX
+#define PAGE		4096ULL
+#define IOVA		0x20000000ULL
+/*
+ * edu's DMA buffer is not reachable through its BAR: data goes in and out
+ * of it by DMA, through a memfd mapped at IOVA_MEM.
+ */
+#define IOVA_MEM	0x10000000ULL
+#define MEM_SIZE	0x10000ULL
+#define MAP_RW		(IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
+#define SENTINEL	DMABUF_SENTINEL
+/* BAR areas of this file, one per test (other files stay below 0x900000) */
+#define AREA(n)		(0xc00000ULL + (n) * 0x20000ULL)
+#define POLLS		100
+#define DMABUF_AREAS	"/sys/kernel/debug/iommufd/dmabuf_areas"
+
+FIXTURE(vmp2p) {
+	int iommufd;
+	uint32_t ioas;
+	struct p2p_dev edu;
+	struct p2p_dev exp;
+	void *bar;
+	int dfd;
+	int memfd;
+	uint8_t *mem;
+};
+
+FIXTURE_VARIANT(vmp2p) {
+	const char *bdf;
+	const char *shm;
+};
+
+FIXTURE_VARIANT_ADD(vmp2p, ivshmem_root) {
+	.bdf = P2P_IVSHMEM0, .shm = "small",
+};
+
+FIXTURE_VARIANT_ADD(vmp2p, ivshmem_rootport) {
+	.bdf = P2P_IVSHMEM_RP, .shm = "rp",
+};
+
+FIXTURE_VARIANT_ADD(vmp2p, nvme_cmb) {
+	.bdf = P2P_NVME, .shm = NULL,
+};
+
+static int map_file(int iommufd, uint32_t ioas, int fd, uint64_t start,
+		    uint64_t length, uint64_t iova, uint32_t flags)
+{
+	struct iommu_ioas_map_file cmd = {
+		.size = sizeof(cmd),
+		.flags = flags | IOMMU_IOAS_MAP_FIXED_IOVA,
+		.ioas_id = ioas,
+		.fd = fd,
+		.start = start,
+		.length = length,
+		.iova = iova,
+	};
+
+	return ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &cmd) ? -errno : 0;
+}
+
+static int unmap(int iommufd, uint32_t ioas, uint64_t iova, uint64_t length)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd), .ioas_id = ioas, .iova = iova,
+		.length = length,
+	};
+
+	return ioctl(iommufd, IOMMU_IOAS_UNMAP, &cmd) ? -errno : 0;
+}
+
+static int open_exporter(struct _test_data_vmp2p *self, const char *bdf)
+{
+	if (p2p_open_iommufd_dev(&self->exp, bdf, self->iommufd, self->ioas))
+		return -1;
+	self->bar = p2p_map_bar(&self->exp, BAR);
+	if (!self->bar)
+		return -1;
+	return p2p_cmd_bits(&self->exp, PCI_COMMAND_MEMORY, 0);
+}
+
+FIXTURE_SETUP(vmp2p)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+
+	self->edu.fd = -1;
+	self->exp.fd = -1;
+	self->dfd = -1;
+	self->iommufd = -1;
+	self->memfd = -1;
+	self->mem = MAP_FAILED;
+	if (!p2p_dev_present(P2P_EDU0))
+		SKIP(return, "%s is not bound to vfio-pci", P2P_EDU0);
+	if (!p2p_dev_present(variant->bdf))
+		SKIP(return, "%s is not bound to vfio-pci", variant->bdf);
+	if (p2p_iommu_group(P2P_EDU0) < 0)
+		SKIP(return, "no vIOMMU in this VM");
+	self->iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->iommufd);
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	self->ioas = alloc.out_ioas_id;
+	ASSERT_EQ(0, p2p_open_iommufd_dev(&self->edu, P2P_EDU0, self->iommufd,
+					  self->ioas));
+	ASSERT_NE(NULL, p2p_map_bar(&self->edu, 0));
+	ASSERT_EQ(0, p2p_cmd_bits(&self->edu,
+				  PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 0));
+	ASSERT_EQ(0, open_exporter(self, variant->bdf));
+
+	self->memfd = memfd_create("edu-staging", MFD_CLOEXEC);
+	ASSERT_LE(0, self->memfd);
+	ASSERT_EQ(0, ftruncate(self->memfd, MEM_SIZE));
+	self->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->memfd, 0);
+	ASSERT_NE(MAP_FAILED, self->mem);
+	memset(self->mem, 0, MEM_SIZE);
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas, self->memfd, 0,
+			      MEM_SIZE, IOVA_MEM, MAP_RW));
+}
+
+FIXTURE_TEARDOWN(vmp2p)
+{
+	if (self->mem != MAP_FAILED)
+		munmap(self->mem, MEM_SIZE);
+	if (self->memfd >= 0)
+		close(self->memfd);
+	if (self->dfd >= 0)
+		close(self->dfd);
+	p2p_dev_close(&self->exp);
+	p2p_dev_close(&self->edu);
+	if (self->iommufd >= 0)
+		close(self->iommufd);
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Put @len bytes of @data into edu's buffer at @buf_off, through the memfd */
+static int edu_load(struct _test_data_vmp2p *self, unsigned int buf_off,
+		    const void *data, size_t len)
+{
+	memcpy(self->mem + buf_off, data, len);
+	return edu_dma(&self->edu, IOVA_MEM + buf_off, buf_off, len, false);
+}
+
+/* Get @len bytes of edu's buffer at @buf_off, through the memfd */
+static int edu_fetch(struct _test_data_vmp2p *self, unsigned int buf_off,
+		     void *data, size_t len)
+{
+	memset(self->mem + buf_off, 0, len);
+	if (edu_dma(&self->edu, IOVA_MEM + buf_off, buf_off, len, true))
+		return -1;
+	memcpy(data, self->mem + buf_off, len);
+	return 0;
+}
+
+/*
+ * edu writes @msg to @iova, which maps BAR offset @bar_off: it must land
+ * there, over a CPU-written sentinel.  It is also reported to the host
+ * check.
+ */
+static void edu_write(struct __test_metadata *_metadata,
+		      struct _test_data_vmp2p *self,
+		      const struct _fixture_variant_vmp2p *variant,
+		      uint64_t iova, uint64_t bar_off, const char *msg)
+{
+	size_t len = strlen(msg) + 1;
+	char got[256];
+
+	mmio_fill(self->bar, bar_off, SENTINEL, len);
+	EXPECT_EQ(0, edu_load(self, 0, msg, len));
+	EXPECT_EQ(0, edu_dma(&self->edu, iova, 0, len, true));
+	mmio_copy_from(got, self->bar, bar_off, len);
+	EXPECT_EQ(0, memcmp(got, msg, len)) {
+		TH_LOG("'%s' did not land at BAR offset %#llx", msg,
+		       (unsigned long long)bar_off);
+	}
+	if (variant->shm)
+		p2p_host_expect(variant->shm, bar_off, msg, len, msg);
+}
+
+/*
+ * A write that must not land.  The BAR cannot be read by the CPU while
+ * revoked (vfio-pci zaps its mmap), so: blocked_arm() puts a sentinel in
+ * the BAR before the revoke, blocked_dma() has edu write while revoked,
+ * and blocked_check() looks at the sentinel once the BAR is back.
+ */
+#define BLOCKED_LEN	32
+
+static void blocked_arm(struct _test_data_vmp2p *self, uint64_t bar_off)
+{
+	mmio_fill(self->bar, bar_off, SENTINEL, BLOCKED_LEN);
+}
+
+static int blocked_dma(struct _test_data_vmp2p *self, uint64_t iova)
+{
+	static const char msg[BLOCKED_LEN] = "P2P-IOMMUFD must not land";
+
+	if (edu_load(self, 0, msg, sizeof(msg)))
+		return -1;
+	return edu_dma(&self->edu, iova, 0, sizeof(msg), true);
+}
+
+static bool blocked_check(struct _test_data_vmp2p *self, uint64_t bar_off)
+{
+	return mmio_all(self->bar, bar_off, SENTINEL, BLOCKED_LEN);
+}
+
+/* Export @nr ranges and map the whole dma-buf at IOVA. */
+static int export_map(struct _test_data_vmp2p *self,
+		      const struct vfio_region_dma_range *r, unsigned int nr,
+		      uint32_t map_flags)
+{
+	uint64_t size = 0;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < nr; i++)
+		size += r[i].length;
+	self->dfd = dmabuf_export(self->exp.fd, BAR, r, nr);
+	if (self->dfd < 0)
+		return self->dfd;
+	ret = map_file(self->iommufd, self->ioas, self->dfd, 0, size, IOVA,
+		       map_flags);
+	return ret;
+}
+
+/* Count of lines in the iommufd dma-buf debugfs file containing @needle */
+static int areas_count(const char *needle)
+{
+	char line[512];
+	int n = 0;
+	FILE *f;
+
+	f = fopen(DMABUF_AREAS, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
+TEST_F_TIMEOUT(vmp2p, write_and_read, 120)
+{
+	struct vfio_region_dma_range r = { AREA(0), PAGE };
+	char pattern[64], got[64];
+	char msg[96];
+	unsigned int i;
+
+	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
+	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s edu wrote the BAR",
+		 variant->bdf);
+	edu_write(_metadata, self, variant, IOVA + 0x100, AREA(0) + 0x100, msg);
+
+	/* Other direction: the CPU writes the BAR, edu reads it */
+	for (i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (char)(0x41 + i % 26);
+	mmio_copy_to(self->bar, AREA(0) + 0x800, pattern, sizeof(pattern));
+	ASSERT_EQ(0, edu_dma(&self->edu, IOVA + 0x800, 0x200, sizeof(pattern),
+			     false));
+	ASSERT_EQ(0, edu_fetch(self, 0x200, got, sizeof(got)));
+	EXPECT_EQ(0, memcmp(pattern, got, sizeof(got)));
+	EXPECT_EQ(1, areas_count("state mapped"));
+	EXPECT_EQ(0, unmap(self->iommufd, self->ioas, IOVA, PAGE));
+}
+
+/* One IOVA area over three BAR ranges, in an order that is not the BAR's */
+TEST_F_TIMEOUT(vmp2p, multi_range, 120)
+{
+	struct vfio_region_dma_range r[3] = {
+		{ AREA(1) + 0x8000, PAGE },
+		{ AREA(1), 2 * PAGE },
+		{ AREA(1) + 0x4000, PAGE },
+	};
+	uint64_t iova_off[3] = { 0x10, PAGE + 0x1800, 3 * PAGE + 0x20 };
+	uint64_t bar_off[3] = {
+		AREA(1) + 0x8000 + 0x10, AREA(1) + 0x1800,
+		AREA(1) + 0x4000 + 0x20,
+	};
+	char msg[96];
+	int i;
+
+	ASSERT_EQ(0, export_map(self, r, 3, MAP_RW));
+	for (i = 0; i < 3; i++) {
+		snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s range %d",
+			 variant->bdf, i);
+		edu_write(_metadata, self, variant, IOVA + iova_off[i],
+			  bar_off[i], msg);
+	}
+	EXPECT_EQ(0, unmap(self->iommufd, self->ioas, IOVA, 4 * PAGE));
+}
+
+/* A read-only dma-buf: WRITEABLE is EPERM, a READABLE mapping blocks writes */
+TEST_F_TIMEOUT(vmp2p, read_only_dmabuf, 120)
+{
+	struct vfio_region_dma_range r = { AREA(2), PAGE };
+	uint8_t got[16];
+
+	self->dfd = dmabuf_feature_raw(self->exp.fd, VFIO_DEVICE_FEATURE_GET,
+				       BAR, O_RDONLY | O_CLOEXEC, 0, 1, &r, 1,
+				       0);
+	ASSERT_LE(0, self->dfd);
+	EXPECT_EQ(-EPERM, map_file(self->iommufd, self->ioas, self->dfd, 0,
+				   PAGE, IOVA, MAP_RW));
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas, self->dfd, 0, PAGE,
+			      IOVA, IOMMU_IOAS_MAP_READABLE));
+	blocked_arm(self, AREA(2));
+	EXPECT_EQ(0, blocked_dma(self, IOVA));
+	EXPECT_TRUE(blocked_check(self, AREA(2)));
+	mmio_fill(self->bar, AREA(2) + 0x100, 0x5a, sizeof(got));
+	ASSERT_EQ(0, edu_dma(&self->edu, IOVA + 0x100, 0x300, sizeof(got),
+			     false));
+	ASSERT_EQ(0, edu_fetch(self, 0x300, got, sizeof(got)));
+	EXPECT_EQ(0x5a, got[0]);
+	EXPECT_EQ(0x5a, got[sizeof(got) - 1]);
+}
+
+/* Triggers: revoke with @trig(self, 0), restore with @trig(self, 1) */
+typedef int (*trigger_fn)(struct _test_data_vmp2p *self, int on);
+
+static int trig_cmd_mem(struct _test_data_vmp2p *self, int on)
+{
+	return on ? p2p_cmd_bits(&self->exp, PCI_COMMAND_MEMORY, 0) :
+		    p2p_cmd_bits(&self->exp, 0, PCI_COMMAND_MEMORY);
+}
+
+/* The device keeps decoding in low power here: the IOMMU does the blocking */
+static int trig_low_power(struct _test_data_vmp2p *self, int on)
+{
+	struct vfio_device_feature feat = {
+		.argsz = sizeof(feat),
+		.flags = VFIO_DEVICE_FEATURE_SET |
+			 (on ? VFIO_DEVICE_FEATURE_LOW_POWER_EXIT :
+			       VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY),
+	};
+
+	return ioctl(self->exp.fd, VFIO_DEVICE_FEATURE, &feat);
+}
+
+static void revoke_cycle(struct __test_metadata *_metadata,
+			 struct _test_data_vmp2p *self,
+			 const struct _fixture_variant_vmp2p *variant,
+			 uint64_t area, trigger_fn trig, const char *name)
+{
+	struct vfio_region_dma_range r = { area, PAGE };
+	char msg[96];
+
+	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
+	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s %s before", variant->bdf,
+		 name);
+	edu_write(_metadata, self, variant, IOVA, area, msg);
+
+	blocked_arm(self, area + 0x400);
+	ASSERT_EQ(0, trig(self, 0));
+	EXPECT_EQ(1, areas_count("state revoked"));
+	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x400));
+
+	ASSERT_EQ(0, trig(self, 1));
+	EXPECT_EQ(1, areas_count("state mapped"));
+	EXPECT_TRUE(blocked_check(self, area + 0x400)) {
+		TH_LOG("%s: DMA landed while revoked", name);
+	}
+	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s %s restored", variant->bdf,
+		 name);
+	edu_write(_metadata, self, variant, IOVA + 0x800, area + 0x800, msg);
+	EXPECT_EQ(0, unmap(self->iommufd, self->ioas, IOVA, PAGE));
+}
+
+TEST_F_TIMEOUT(vmp2p, revoke_command_mem, 120)
+{
+	revoke_cycle(_metadata, self, variant, AREA(3), trig_cmd_mem,
+		     "command_mem");
+}
+
+TEST_F_TIMEOUT(vmp2p, revoke_low_power, 120)
+{
+	revoke_cycle(_metadata, self, variant, AREA(4), trig_low_power,
+		     "low_power");
+}
+
+static int do_device_reset(struct _test_data_vmp2p *self)
+{
+	if (ioctl(self->exp.fd, VFIO_DEVICE_RESET))
+		return -errno;
+	return p2p_cmd_bits(&self->exp, PCI_COMMAND_MEMORY, 0);
+}
+
+static int do_hot_reset(struct _test_data_vmp2p *self)
+{
+	struct vfio_pci_hot_reset reset = { .argsz = sizeof(reset) };
+
+	if (ioctl(self->exp.fd, VFIO_DEVICE_PCI_HOT_RESET, &reset))
+		return -errno;
+	return p2p_cmd_bits(&self->exp, PCI_COMMAND_MEMORY, 0);
+}
+
+static const char *cur_bdf;
+
+static int do_sysfs_reset(struct _test_data_vmp2p *self)
+{
+	char path[128];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/reset", cur_bdf);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1", 1) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * A reset revokes and restores inside the call.  Afterwards the mapping is
+ * back by itself: DMA lands with no remap (@wait: the restore of a host
+ * reset runs from a work item, poll for it).
+ */
+static void reset_cycle(struct __test_metadata *_metadata,
+			struct _test_data_vmp2p *self,
+			const struct _fixture_variant_vmp2p *variant,
+			uint64_t area, int (*reset)(struct _test_data_vmp2p *),
+			bool wait, const char *name)
+{
+	struct vfio_region_dma_range r = { area, PAGE };
+	char msg[96];
+	int i;
+
+	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
+	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s %s before", variant->bdf,
+		 name);
+	edu_write(_metadata, self, variant, IOVA, area, msg);
+	ASSERT_EQ(0, reset(self));
+	for (i = 0; wait && i < POLLS; i++) {
+		if (areas_count("revokes 1 restores 1") == 1)
+			break;
+		sleep_ms(100);
+	}
+	EXPECT_EQ(1, areas_count("revokes 1 restores 1"));
+	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s %s after", variant->bdf,
+		 name);
+	edu_write(_metadata, self, variant, IOVA + 0x800, area + 0x800, msg);
+	EXPECT_EQ(0, unmap(self->iommufd, self->ioas, IOVA, PAGE));
+}
+
+TEST_F_TIMEOUT(vmp2p, device_reset, 120)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+
+	ASSERT_EQ(0, ioctl(self->exp.fd, VFIO_DEVICE_GET_INFO, &info));
+	if (!(info.flags & VFIO_DEVICE_FLAGS_RESET))
+		SKIP(return, "%s has no reset method", variant->bdf);
+	reset_cycle(_metadata, self, variant, AREA(5), do_device_reset, false,
+		    "device_reset");
+}
+
+TEST_F_TIMEOUT(vmp2p, hot_reset, 120)
+{
+	struct vfio_pci_hot_reset_info info = { .argsz = sizeof(info) };
+
+	if (ioctl(self->exp.fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &info) &&
+	    errno != ENOSPC)
+		SKIP(return, "%s has no slot or bus reset", variant->bdf);
+	reset_cycle(_metadata, self, variant, AREA(6), do_hot_reset, false,
+		    "hot_reset");
+}
+
+TEST_F_TIMEOUT(vmp2p, sysfs_reset, 120)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/reset",
+		 variant->bdf);
+	if (access(path, W_OK))
+		SKIP(return, "%s has no reset method in sysfs", variant->bdf);
+	cur_bdf = variant->bdf;
+	reset_cycle(_metadata, self, variant, AREA(7), do_sysfs_reset, true,
+		    "sysfs_reset");
+}
+
+/* The upstream flow: unmap around the revoke, map again afterwards */
+TEST_F_TIMEOUT(vmp2p, unmap_and_map_again, 120)
+{
+	struct vfio_region_dma_range r = { AREA(8), PAGE };
+
+	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
+	edu_write(_metadata, self, variant, IOVA, AREA(8),
+		  "P2P-IOMMUFD unmap/map before");
+	ASSERT_EQ(0, trig_low_power(self, 0));
+	ASSERT_EQ(0, unmap(self->iommufd, self->ioas, IOVA, PAGE));
+	/* Revoked: mapping again is ENODEV */
+	EXPECT_EQ(-ENODEV, map_file(self->iommufd, self->ioas, self->dfd, 0,
+				    PAGE, IOVA, MAP_RW));
+	ASSERT_EQ(0, trig_low_power(self, 1));
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas, self->dfd, 0, PAGE,
+			      IOVA, MAP_RW));
+	edu_write(_metadata, self, variant, IOVA + 0x800, AREA(8) + 0x800,
+		  "P2P-IOMMUFD unmap/map after");
+}
+
+/* Closing the exporting device revokes for good */
+TEST_F_TIMEOUT(vmp2p, close_exporter, 120)
+{
+	struct vfio_region_dma_range r = { AREA(9), PAGE };
+
+	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
+	edu_write(_metadata, self, variant, IOVA, AREA(9),
+		  "P2P-IOMMUFD close before");
+	blocked_arm(self, AREA(9) + 0x800);
+	p2p_dev_close(&self->exp);
+	self->bar = NULL;
+	EXPECT_EQ(1, areas_count("state revoked"));
+
+	/* edu's DMA faults; open the device again to look at the BAR */
+	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x800));
+	ASSERT_EQ(0, open_exporter(self, variant->bdf));
+	EXPECT_TRUE(blocked_check(self, AREA(9) + 0x800));
+	/* Still revoked after the reopen: the dma-buf is dead */
+	EXPECT_EQ(1, areas_count("state revoked"));
+	EXPECT_EQ(-ENODEV, map_file(self->iommufd, self->ioas, self->dfd, 0,
+				    PAGE, IOVA + PAGE, MAP_RW));
+	EXPECT_EQ(0, unmap(self->iommufd, self->ioas, IOVA, PAGE));
+}
+
+/*
+ * Races: for a bounded number of rounds, one thread revokes and restores
+ * (memory decode, low power), one maps and unmaps a second dma-buf and
+ * copies into a second IOAS, one creates and closes dma-bufs, while the
+ * main thread has edu DMA into the mapped BAR.  Afterwards, in a revoked
+ * state, no DMA may land; restored, it must.  The kernel log is checked
+ * by the runner (lockdep, KASAN, WARN).
+ */
+#define RACE_ROUNDS	60
+
+struct race {
+	struct _test_data_vmp2p *self;
+	int dfd2;
+	uint32_t ioas2;
+	unsigned int revokes, maps, copies, exports;
+};
+
+static void *race_revoker(void *arg)
+{
+	struct race *rc = arg;
+	unsigned int i;
+
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		trigger_fn t = i & 1 ? trig_low_power : trig_cmd_mem;
+
+		if (!t(rc->self, 0) && !t(rc->self, 1))
+			rc->revokes++;
+	}
+	return NULL;
+}
+
+static void *race_mapper(void *arg)
+{
+	struct race *rc = arg;
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | MAP_RW,
+		.length = PAGE,
+		.dst_iova = IOVA,
+		.src_iova = IOVA + 0x100000,
+	};
+	unsigned int i;
+
+	copy.dst_ioas_id = rc->ioas2;
+	copy.src_ioas_id = rc->self->ioas;
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		if (map_file(rc->self->iommufd, rc->self->ioas, rc->dfd2, 0,
+			     PAGE, IOVA + 0x100000, MAP_RW))
+			continue;
+		rc->maps++;
+		if (!ioctl(rc->self->iommufd, IOMMU_IOAS_COPY, &copy)) {
+			rc->copies++;
+			unmap(rc->self->iommufd, rc->ioas2, IOVA, PAGE);
+		}
+		unmap(rc->self->iommufd, rc->self->ioas, IOVA + 0x100000,
+		      PAGE);
+	}
+	return NULL;
+}
+
+static void *race_exporter(void *arg)
+{
+	struct vfio_region_dma_range r = { AREA(11), PAGE };
+	struct race *rc = arg;
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		fd = dmabuf_export(rc->self->exp.fd, BAR, &r, 1);
+		if (fd < 0)
+			continue;
+		rc->exports++;
+		if (!map_file(rc->self->iommufd, rc->ioas2, fd, 0, PAGE,
+			      IOVA + 0x200000, MAP_RW))
+			unmap(rc->self->iommufd, rc->ioas2, IOVA + 0x200000,
+			      PAGE);
+		close(fd);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(vmp2p, races, 600)
+{
+	struct vfio_region_dma_range r = { AREA(10), PAGE };
+	struct vfio_region_dma_range r2 = { AREA(10) + 0x4000, PAGE };
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct race rc = { .self = self };
+	pthread_t t[3];
+	unsigned int i, dmas = 0;
+
+	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
+	rc.dfd2 = dmabuf_export(self->exp.fd, BAR, &r2, 1);
+	ASSERT_LE(0, rc.dfd2);
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	rc.ioas2 = alloc.out_ioas_id;
+
+	ASSERT_EQ(0, pthread_create(&t[0], NULL, race_revoker, &rc));
+	ASSERT_EQ(0, pthread_create(&t[1], NULL, race_mapper, &rc));
+	ASSERT_EQ(0, pthread_create(&t[2], NULL, race_exporter, &rc));
+	ASSERT_EQ(0, edu_load(self, 0, "P2P-IOMMUFD race", 17));
+	for (i = 0; i < RACE_ROUNDS / 4; i++)
+		if (!edu_dma(&self->edu, IOVA, 0, 17, true))
+			dmas++;
+	for (i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	printf("# races: %u revoke cycles, %u maps, %u copies, %u exports, %u DMAs\n",
+	       rc.revokes, rc.maps, rc.copies, rc.exports, dmas);
+	EXPECT_LT(0U, rc.revokes);
+	EXPECT_LT(0U, rc.maps);
+	EXPECT_LT(0U, rc.exports);
+
+	/* Quiet again: revoked blocks, restored lands */
+	ASSERT_EQ(0, p2p_cmd_bits(&self->exp, PCI_COMMAND_MEMORY, 0));
+	blocked_arm(self, AREA(10) + 0x400);
+	ASSERT_EQ(0, trig_low_power(self, 0));
+	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x400));
+	ASSERT_EQ(0, trig_low_power(self, 1));
+	EXPECT_TRUE(blocked_check(self, AREA(10) + 0x400));
+	edu_write(_metadata, self, variant, IOVA + 0x800, AREA(10) + 0x800,
+		  "P2P-IOMMUFD race restored");
+	close(rc.dfd2);
+}
+
+TEST_HARNESS_MAIN
