@@ -43,3 +43,23 @@ if [ -x /opt/bin/vfio_dmabuf_revoke ]; then
 	echo "== the exporter's tracepoints for that run"
 	grep -o 'vfio_pci_dmabuf_[a-z]*: .*' /sys/kernel/tracing/trace 2>/dev/null | head -20
 fi
+if [ -x /opt/bin/map_file_dmabuf_e2e ]; then
+	echo "== VM P2P through iommufd (what a VMM does for two passed-through devices):"
+	echo "   1. ivshmem 01:00.0 (device B) exports its BAR2 as a dma-buf (VFIO_DEVICE_FEATURE_DMA_BUF)"
+	echo "   2. the dma-buf is mapped into the IOAS of edu 00:01.0 (device A) with IOMMU_IOAS_MAP_FILE"
+	echo "   3. device A DMAs into device B's BAR through the IOMMU: it lands (BAR and host file checked)"
+	echo 1 > /sys/kernel/tracing/events/iommufd_dmabuf/enable 2>/dev/null
+	echo > /sys/kernel/tracing/trace 2>/dev/null
+	/opt/bin/map_file_dmabuf_e2e -r vmp2p.ivshmem_rootport.write_and_read |
+		grep -E '^(ok|not ok|#  (RUN|OK|FAIL))'
+	echo "   4. device B loses its BAR (low power, as around a reset): the IOPTEs are removed, A's write is"
+	echo "      blocked by the IOMMU (a DMAR fault); B comes back: A's write lands again, with no remap"
+	/opt/bin/map_file_dmabuf_e2e -r vmp2p.ivshmem_rootport.revoke_low_power |
+		grep -E '^(ok|not ok|#  (RUN|OK|FAIL))'
+	dmesg | grep -m1 'DMAR: \[DMA Write' || true
+	echo "   5. VFIO_DEVICE_RESET of device B: revoked and restored inside the reset; A's write lands after it"
+	/opt/bin/map_file_dmabuf_e2e -r vmp2p.ivshmem_rootport.device_reset |
+		grep -E '^(ok|not ok|#  (RUN|OK|FAIL))'
+	echo "== the importer's tracepoints for these runs"
+	grep -o 'iommufd_dmabuf_[a-z]*: .*' /sys/kernel/tracing/trace 2>/dev/null | head -20
+fi

@@ -219,18 +219,87 @@ static inline bool mmio_all(void *base, uint64_t off, uint8_t val, size_t len)
 /* Count lines of the exporter's debugfs file containing @needle; -1 if n/a. */
 static inline int dmabuf_debugfs_count(const char *needle)
 {
-	char line[512];
-	int n = 0;
-	FILE *f;
+	return p2p_count_lines(DMABUF_DEBUGFS_EXPORTS, needle);
+}
 
-	f = fopen(DMABUF_DEBUGFS_EXPORTS, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, needle))
-			n++;
-	fclose(f);
-	return n;
+/*
+ * Revoke triggers on a vfio-pci device: each returns 0 or -1/-errno.
+ * Two-step ones take @on (0 revokes, 1 restores); resets do both.
+ */
+static inline int p2p_trig_cmd_mem(struct p2p_dev *dev, int on)
+{
+	return on ? p2p_cmd_bits(dev, PCI_COMMAND_MEMORY, 0) :
+		    p2p_cmd_bits(dev, 0, PCI_COMMAND_MEMORY);
+}
+
+static inline int p2p_trig_low_power(struct p2p_dev *dev, int on)
+{
+	struct vfio_device_feature feat = {
+		.argsz = sizeof(feat),
+		.flags = VFIO_DEVICE_FEATURE_SET |
+			 (on ? VFIO_DEVICE_FEATURE_LOW_POWER_EXIT :
+			       VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY),
+	};
+
+	return ioctl(dev->fd, VFIO_DEVICE_FEATURE, &feat);
+}
+
+/* VFIO_DEVICE_RESET; the reset may clear the command register */
+static inline int p2p_device_reset(struct p2p_dev *dev)
+{
+	if (ioctl(dev->fd, VFIO_DEVICE_RESET))
+		return -errno;
+	return p2p_cmd_bits(dev, PCI_COMMAND_MEMORY, 0);
+}
+
+/* VFIO_DEVICE_PCI_HOT_RESET of a cdev: zero fds, ownership via iommufd */
+static inline int p2p_hot_reset(struct p2p_dev *dev)
+{
+	struct vfio_pci_hot_reset reset = { .argsz = sizeof(reset) };
+
+	if (ioctl(dev->fd, VFIO_DEVICE_PCI_HOT_RESET, &reset))
+		return -errno;
+	return p2p_cmd_bits(dev, PCI_COMMAND_MEMORY, 0);
+}
+
+/* True if the device has a hot reset (slot or bus reset) */
+static inline bool p2p_has_hot_reset(struct p2p_dev *dev)
+{
+	struct vfio_pci_hot_reset_info info = { .argsz = sizeof(info) };
+
+	return !ioctl(dev->fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &info) ||
+	       errno == ENOSPC;
+}
+
+/* True if the device has a reset method (VFIO_DEVICE_FLAGS_RESET) */
+static inline bool p2p_has_reset(struct p2p_dev *dev)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+
+	return !ioctl(dev->fd, VFIO_DEVICE_GET_INFO, &info) &&
+	       (info.flags & VFIO_DEVICE_FLAGS_RESET);
+}
+
+static inline const char *p2p_sysfs_reset_path(const char *bdf)
+{
+	static char path[128];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/reset", bdf);
+	return path;
+}
+
+/* A host-initiated reset through sysfs, behind vfio-pci's back */
+static inline int p2p_sysfs_reset(const char *bdf)
+{
+	int fd = open(p2p_sysfs_reset_path(bdf), O_WRONLY);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1", 1) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
 }
 
 /* Byte a test writes with the CPU where a DMA must (not) land. */

@@ -260,15 +260,6 @@ FIXTURE_VARIANT(map_file)
 FIXTURE_SETUP(map_file)
 {
 	unsigned int mfd_flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
-	struct iommu_iova_range aperture = {
-		.start = MOCK_APERTURE_START,
-		.last = MOCK_APERTURE_LAST,
-	};
-	struct iommu_ioas_allow_iovas allow = {
-		.size = sizeof(allow),
-		.num_iovas = 1,
-		.allowed_iovas = (uintptr_t)&aperture,
-	};
 	char choice[32];
 	unsigned int i;
 
@@ -329,8 +320,7 @@ FIXTURE_SETUP(map_file)
 	 * can be attached after a map in the no-domain variants (an area below
 	 * the aperture makes the attach fail with EADDRINUSE).
 	 */
-	allow.ioas_id = self->ioas_id;
-	ASSERT_EQ(0, ioctl(self->fd, IOMMU_IOAS_ALLOW_IOVAS, &allow));
+	ASSERT_EQ(0, p2p_allow_mock_aperture(self->fd, self->ioas_id));
 	for (i = 0; i != variant->mock_domains; i++)
 		test_cmd_mock_domain(self->ioas_id, &self->stdev_ids[i],
 				     &self->hwpt_ids[i], NULL);

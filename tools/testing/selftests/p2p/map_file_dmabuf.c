@@ -27,6 +27,7 @@
 #include "compat.h"
 #include "../iommu/iommufd_utils.h"
 #include "mock_util.h"
+#include "vfio_util.h"
 
 #define MAP_RW (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
 #define MAX_RANGES 4
@@ -170,23 +171,6 @@ static int check_iova(struct __test_metadata *_metadata, int fd,
 	return bad;
 }
 
-/* Lines of the importer's debugfs file containing @needle; -1 if absent */
-static int areas_count(const char *needle)
-{
-	char line[512];
-	int n = 0;
-	FILE *f;
-
-	f = fopen(DMABUF_AREAS, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, needle))
-			n++;
-	fclose(f);
-	return n;
-}
-
 FIXTURE(dmabuf) {
 	int fd;
 	uint32_t ioas_id;
@@ -221,23 +205,13 @@ FIXTURE_VARIANT_ADD(dmabuf, three_ranges_two_mock_domains) {
 
 FIXTURE_SETUP(dmabuf)
 {
-	struct iommu_iova_range aperture = {
-		.start = MOCK_APERTURE_START,
-		.last = MOCK_APERTURE_LAST,
-	};
-	struct iommu_ioas_allow_iovas allow = {
-		.size = sizeof(allow),
-		.num_iovas = 1,
-		.allowed_iovas = (uintptr_t)&aperture,
-	};
 	unsigned int i;
 
 	self->dfd = -1;
 	self->fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, self->fd);
 	test_ioctl_ioas_alloc(&self->ioas_id);
-	allow.ioas_id = self->ioas_id;
-	ASSERT_EQ(0, ioctl(self->fd, IOMMU_IOAS_ALLOW_IOVAS, &allow));
+	ASSERT_EQ(0, p2p_allow_mock_aperture(self->fd, self->ioas_id));
 	for (i = 0; i != variant->mock_domains; i++)
 		test_cmd_mock_domain(self->ioas_id, &self->stdev_ids[i],
 				     &self->hwpt_ids[i], NULL);
@@ -277,7 +251,7 @@ TEST_F(dmabuf, map_layout)
 			      self->size, &iova, MAP_RW));
 	check_all(0, self->size, iova, true, false);
 	EXPECT_EQ(1, dmabuf_attachments(self->fd, self->dfd));
-	EXPECT_EQ(1, areas_count("state mapped"));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
 
 	/* A domain attached after the map gets the same IOPTEs */
 	if (variant->mock_domains < 2) {
@@ -293,7 +267,7 @@ TEST_F(dmabuf, map_layout)
 	check_all(0, self->size, iova, true, true);
 	/* The unmap released the attachment */
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
-	EXPECT_EQ(0, areas_count("state"));
+	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
 }
 
 /* A slice that starts inside the second page and ends before the last */
@@ -340,14 +314,14 @@ TEST_F(dmabuf, revoke_restore)
 
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 	check_all(0, self->size, iova, true, true);
-	EXPECT_EQ(1, areas_count("state revoked"));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
 	/* Revoking twice is harmless */
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 
 	/* Restored with no userspace remap: the same IOPTEs are back */
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	check_all(0, self->size, iova, true, false);
-	EXPECT_EQ(1, areas_count("revokes 1 restores 1"));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1"));
 
 	/* And again */
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));

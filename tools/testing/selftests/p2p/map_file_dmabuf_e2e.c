@@ -70,32 +70,6 @@ FIXTURE_VARIANT_ADD(vmp2p, nvme_cmb) {
 	.bdf = P2P_NVME, .shm = NULL,
 };
 
-static int map_file(int iommufd, uint32_t ioas, int fd, uint64_t start,
-		    uint64_t length, uint64_t iova, uint32_t flags)
-{
-	struct iommu_ioas_map_file cmd = {
-		.size = sizeof(cmd),
-		.flags = flags | IOMMU_IOAS_MAP_FIXED_IOVA,
-		.ioas_id = ioas,
-		.fd = fd,
-		.start = start,
-		.length = length,
-		.iova = iova,
-	};
-
-	return ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &cmd) ? -errno : 0;
-}
-
-static int unmap(int iommufd, uint32_t ioas, uint64_t iova, uint64_t length)
-{
-	struct iommu_ioas_unmap cmd = {
-		.size = sizeof(cmd), .ioas_id = ioas, .iova = iova,
-		.length = length,
-	};
-
-	return ioctl(iommufd, IOMMU_IOAS_UNMAP, &cmd) ? -errno : 0;
-}
-
 static int open_exporter(struct _test_data_vmp2p *self, const char *bdf)
 {
 	if (p2p_open_iommufd_dev(&self->exp, bdf, self->iommufd, self->ioas))
@@ -140,8 +114,8 @@ FIXTURE_SETUP(vmp2p)
 			 self->memfd, 0);
 	ASSERT_NE(MAP_FAILED, self->mem);
 	memset(self->mem, 0, MEM_SIZE);
-	ASSERT_EQ(0, map_file(self->iommufd, self->ioas, self->memfd, 0,
-			      MEM_SIZE, IOVA_MEM, MAP_RW));
+	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->memfd, 0,
+				  MEM_SIZE, IOVA_MEM, MAP_RW));
 }
 
 FIXTURE_TEARDOWN(vmp2p)
@@ -250,26 +224,9 @@ static int export_map(struct _test_data_vmp2p *self,
 	self->dfd = dmabuf_export(self->exp.fd, BAR, r, nr);
 	if (self->dfd < 0)
 		return self->dfd;
-	ret = map_file(self->iommufd, self->ioas, self->dfd, 0, size, IOVA,
-		       map_flags);
+	ret = p2p_map_file(self->iommufd, self->ioas, self->dfd, 0, size, IOVA,
+			   map_flags);
 	return ret;
-}
-
-/* Count of lines in the iommufd dma-buf debugfs file containing @needle */
-static int areas_count(const char *needle)
-{
-	char line[512];
-	int n = 0;
-	FILE *f;
-
-	f = fopen(DMABUF_AREAS, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, needle))
-			n++;
-	fclose(f);
-	return n;
 }
 
 TEST_F_TIMEOUT(vmp2p, write_and_read, 120)
@@ -292,8 +249,8 @@ TEST_F_TIMEOUT(vmp2p, write_and_read, 120)
 			     false));
 	ASSERT_EQ(0, edu_fetch(self, 0x200, got, sizeof(got)));
 	EXPECT_EQ(0, memcmp(pattern, got, sizeof(got)));
-	EXPECT_EQ(1, areas_count("state mapped"));
-	EXPECT_EQ(0, unmap(self->iommufd, self->ioas, IOVA, PAGE));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 }
 
 /* One IOVA area over three BAR ranges, in an order that is not the BAR's */
@@ -319,7 +276,7 @@ TEST_F_TIMEOUT(vmp2p, multi_range, 120)
 		edu_write(_metadata, self, variant, IOVA + iova_off[i],
 			  bar_off[i], msg);
 	}
-	EXPECT_EQ(0, unmap(self->iommufd, self->ioas, IOVA, 4 * PAGE));
+	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, 4 * PAGE));
 }
 
 /* A read-only dma-buf: WRITEABLE is EPERM, a READABLE mapping blocks writes */
@@ -332,10 +289,10 @@ TEST_F_TIMEOUT(vmp2p, read_only_dmabuf, 120)
 				       BAR, O_RDONLY | O_CLOEXEC, 0, 1, &r, 1,
 				       0);
 	ASSERT_LE(0, self->dfd);
-	EXPECT_EQ(-EPERM, map_file(self->iommufd, self->ioas, self->dfd, 0,
-				   PAGE, IOVA, MAP_RW));
-	ASSERT_EQ(0, map_file(self->iommufd, self->ioas, self->dfd, 0, PAGE,
-			      IOVA, IOMMU_IOAS_MAP_READABLE));
+	EXPECT_EQ(-EPERM, p2p_map_file(self->iommufd, self->ioas, self->dfd, 0,
+				       PAGE, IOVA, MAP_RW));
+	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->dfd, 0, PAGE,
+				  IOVA, IOMMU_IOAS_MAP_READABLE));
 	blocked_arm(self, AREA(2));
 	EXPECT_EQ(0, blocked_dma(self, IOVA));
 	EXPECT_TRUE(blocked_check(self, AREA(2)));
@@ -352,21 +309,13 @@ typedef int (*trigger_fn)(struct _test_data_vmp2p *self, int on);
 
 static int trig_cmd_mem(struct _test_data_vmp2p *self, int on)
 {
-	return on ? p2p_cmd_bits(&self->exp, PCI_COMMAND_MEMORY, 0) :
-		    p2p_cmd_bits(&self->exp, 0, PCI_COMMAND_MEMORY);
+	return p2p_trig_cmd_mem(&self->exp, on);
 }
 
 /* The device keeps decoding in low power here: the IOMMU does the blocking */
 static int trig_low_power(struct _test_data_vmp2p *self, int on)
 {
-	struct vfio_device_feature feat = {
-		.argsz = sizeof(feat),
-		.flags = VFIO_DEVICE_FEATURE_SET |
-			 (on ? VFIO_DEVICE_FEATURE_LOW_POWER_EXIT :
-			       VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY),
-	};
-
-	return ioctl(self->exp.fd, VFIO_DEVICE_FEATURE, &feat);
+	return p2p_trig_low_power(&self->exp, on);
 }
 
 static void revoke_cycle(struct __test_metadata *_metadata,
@@ -384,18 +333,18 @@ static void revoke_cycle(struct __test_metadata *_metadata,
 
 	blocked_arm(self, area + 0x400);
 	ASSERT_EQ(0, trig(self, 0));
-	EXPECT_EQ(1, areas_count("state revoked"));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
 	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x400));
 
 	ASSERT_EQ(0, trig(self, 1));
-	EXPECT_EQ(1, areas_count("state mapped"));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
 	EXPECT_TRUE(blocked_check(self, area + 0x400)) {
 		TH_LOG("%s: DMA landed while revoked", name);
 	}
 	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s %s restored", variant->bdf,
 		 name);
 	edu_write(_metadata, self, variant, IOVA + 0x800, area + 0x800, msg);
-	EXPECT_EQ(0, unmap(self->iommufd, self->ioas, IOVA, PAGE));
+	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 }
 
 TEST_F_TIMEOUT(vmp2p, revoke_command_mem, 120)
@@ -412,35 +361,19 @@ TEST_F_TIMEOUT(vmp2p, revoke_low_power, 120)
 
 static int do_device_reset(struct _test_data_vmp2p *self)
 {
-	if (ioctl(self->exp.fd, VFIO_DEVICE_RESET))
-		return -errno;
-	return p2p_cmd_bits(&self->exp, PCI_COMMAND_MEMORY, 0);
+	return p2p_device_reset(&self->exp);
 }
 
 static int do_hot_reset(struct _test_data_vmp2p *self)
 {
-	struct vfio_pci_hot_reset reset = { .argsz = sizeof(reset) };
-
-	if (ioctl(self->exp.fd, VFIO_DEVICE_PCI_HOT_RESET, &reset))
-		return -errno;
-	return p2p_cmd_bits(&self->exp, PCI_COMMAND_MEMORY, 0);
+	return p2p_hot_reset(&self->exp);
 }
 
 static const char *cur_bdf;
 
 static int do_sysfs_reset(struct _test_data_vmp2p *self)
 {
-	char path[128];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/reset", cur_bdf);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, "1", 1) != 1)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return p2p_sysfs_reset(cur_bdf);
 }
 
 /*
@@ -464,23 +397,20 @@ static void reset_cycle(struct __test_metadata *_metadata,
 	edu_write(_metadata, self, variant, IOVA, area, msg);
 	ASSERT_EQ(0, reset(self));
 	for (i = 0; wait && i < POLLS; i++) {
-		if (areas_count("revokes 1 restores 1") == 1)
+		if (p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1") == 1)
 			break;
 		sleep_ms(100);
 	}
-	EXPECT_EQ(1, areas_count("revokes 1 restores 1"));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1"));
 	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s %s after", variant->bdf,
 		 name);
 	edu_write(_metadata, self, variant, IOVA + 0x800, area + 0x800, msg);
-	EXPECT_EQ(0, unmap(self->iommufd, self->ioas, IOVA, PAGE));
+	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 }
 
 TEST_F_TIMEOUT(vmp2p, device_reset, 120)
 {
-	struct vfio_device_info info = { .argsz = sizeof(info) };
-
-	ASSERT_EQ(0, ioctl(self->exp.fd, VFIO_DEVICE_GET_INFO, &info));
-	if (!(info.flags & VFIO_DEVICE_FLAGS_RESET))
+	if (!p2p_has_reset(&self->exp))
 		SKIP(return, "%s has no reset method", variant->bdf);
 	reset_cycle(_metadata, self, variant, AREA(5), do_device_reset, false,
 		    "device_reset");
@@ -488,10 +418,7 @@ TEST_F_TIMEOUT(vmp2p, device_reset, 120)
 
 TEST_F_TIMEOUT(vmp2p, hot_reset, 120)
 {
-	struct vfio_pci_hot_reset_info info = { .argsz = sizeof(info) };
-
-	if (ioctl(self->exp.fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &info) &&
-	    errno != ENOSPC)
+	if (!p2p_has_hot_reset(&self->exp))
 		SKIP(return, "%s has no slot or bus reset", variant->bdf);
 	reset_cycle(_metadata, self, variant, AREA(6), do_hot_reset, false,
 		    "hot_reset");
@@ -499,11 +426,7 @@ TEST_F_TIMEOUT(vmp2p, hot_reset, 120)
 
 TEST_F_TIMEOUT(vmp2p, sysfs_reset, 120)
 {
-	char path[128];
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/reset",
-		 variant->bdf);
-	if (access(path, W_OK))
+	if (access(p2p_sysfs_reset_path(variant->bdf), W_OK))
 		SKIP(return, "%s has no reset method in sysfs", variant->bdf);
 	cur_bdf = variant->bdf;
 	reset_cycle(_metadata, self, variant, AREA(7), do_sysfs_reset, true,
@@ -519,13 +442,13 @@ TEST_F_TIMEOUT(vmp2p, unmap_and_map_again, 120)
 	edu_write(_metadata, self, variant, IOVA, AREA(8),
 		  "P2P-IOMMUFD unmap/map before");
 	ASSERT_EQ(0, trig_low_power(self, 0));
-	ASSERT_EQ(0, unmap(self->iommufd, self->ioas, IOVA, PAGE));
+	ASSERT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 	/* Revoked: mapping again is ENODEV */
-	EXPECT_EQ(-ENODEV, map_file(self->iommufd, self->ioas, self->dfd, 0,
-				    PAGE, IOVA, MAP_RW));
+	EXPECT_EQ(-ENODEV, p2p_map_file(self->iommufd, self->ioas, self->dfd, 0,
+					PAGE, IOVA, MAP_RW));
 	ASSERT_EQ(0, trig_low_power(self, 1));
-	ASSERT_EQ(0, map_file(self->iommufd, self->ioas, self->dfd, 0, PAGE,
-			      IOVA, MAP_RW));
+	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->dfd, 0, PAGE,
+				  IOVA, MAP_RW));
 	edu_write(_metadata, self, variant, IOVA + 0x800, AREA(8) + 0x800,
 		  "P2P-IOMMUFD unmap/map after");
 }
@@ -541,17 +464,17 @@ TEST_F_TIMEOUT(vmp2p, close_exporter, 120)
 	blocked_arm(self, AREA(9) + 0x800);
 	p2p_dev_close(&self->exp);
 	self->bar = NULL;
-	EXPECT_EQ(1, areas_count("state revoked"));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
 
 	/* edu's DMA faults; open the device again to look at the BAR */
 	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x800));
 	ASSERT_EQ(0, open_exporter(self, variant->bdf));
 	EXPECT_TRUE(blocked_check(self, AREA(9) + 0x800));
 	/* Still revoked after the reopen: the dma-buf is dead */
-	EXPECT_EQ(1, areas_count("state revoked"));
-	EXPECT_EQ(-ENODEV, map_file(self->iommufd, self->ioas, self->dfd, 0,
-				    PAGE, IOVA + PAGE, MAP_RW));
-	EXPECT_EQ(0, unmap(self->iommufd, self->ioas, IOVA, PAGE));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	EXPECT_EQ(-ENODEV, p2p_map_file(self->iommufd, self->ioas, self->dfd, 0,
+					PAGE, IOVA + PAGE, MAP_RW));
+	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 }
 
 /*
@@ -600,16 +523,16 @@ static void *race_mapper(void *arg)
 	copy.dst_ioas_id = rc->ioas2;
 	copy.src_ioas_id = rc->self->ioas;
 	for (i = 0; i < RACE_ROUNDS; i++) {
-		if (map_file(rc->self->iommufd, rc->self->ioas, rc->dfd2, 0,
-			     PAGE, IOVA + 0x100000, MAP_RW))
+		if (p2p_map_file(rc->self->iommufd, rc->self->ioas, rc->dfd2, 0,
+				 PAGE, IOVA + 0x100000, MAP_RW))
 			continue;
 		rc->maps++;
 		if (!ioctl(rc->self->iommufd, IOMMU_IOAS_COPY, &copy)) {
 			rc->copies++;
-			unmap(rc->self->iommufd, rc->ioas2, IOVA, PAGE);
+			p2p_unmap(rc->self->iommufd, rc->ioas2, IOVA, PAGE);
 		}
-		unmap(rc->self->iommufd, rc->self->ioas, IOVA + 0x100000,
-		      PAGE);
+		p2p_unmap(rc->self->iommufd, rc->self->ioas, IOVA + 0x100000,
+			  PAGE);
 	}
 	return NULL;
 }
@@ -626,10 +549,10 @@ static void *race_exporter(void *arg)
 		if (fd < 0)
 			continue;
 		rc->exports++;
-		if (!map_file(rc->self->iommufd, rc->ioas2, fd, 0, PAGE,
-			      IOVA + 0x200000, MAP_RW))
-			unmap(rc->self->iommufd, rc->ioas2, IOVA + 0x200000,
-			      PAGE);
+		if (!p2p_map_file(rc->self->iommufd, rc->ioas2, fd, 0, PAGE,
+				  IOVA + 0x200000, MAP_RW))
+			p2p_unmap(rc->self->iommufd, rc->ioas2,
+				  IOVA + 0x200000, PAGE);
 		close(fd);
 	}
 	return NULL;

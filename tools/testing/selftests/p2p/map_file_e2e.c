@@ -17,31 +17,6 @@
 #define IOVA		0x10000000ULL
 #define MAP_RW		(IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
 
-static int map_file(int iommufd, uint32_t ioas, int fd, uint64_t start,
-		    uint64_t length, uint64_t iova, uint32_t flags)
-{
-	struct iommu_ioas_map_file cmd = {
-		.size = sizeof(cmd),
-		.flags = flags | IOMMU_IOAS_MAP_FIXED_IOVA,
-		.ioas_id = ioas,
-		.fd = fd,
-		.start = start,
-		.length = length,
-		.iova = iova,
-	};
-
-	return ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &cmd);
-}
-
-static int unmap(int iommufd, uint32_t ioas, uint64_t iova, uint64_t length)
-{
-	struct iommu_ioas_unmap cmd = {
-		.size = sizeof(cmd), .ioas_id = ioas, .iova = iova, .length = length,
-	};
-
-	return ioctl(iommufd, IOMMU_IOAS_UNMAP, &cmd);
-}
-
 FIXTURE(e2e) {
 	int iommufd;
 	uint32_t ioas;
@@ -133,13 +108,13 @@ TEST_F(e2e, dma_reads_and_writes_memfd)
 	char got[sizeof(msg)];
 
 	memfd_write(self->memfd, self->size, src, msg, sizeof(msg));
-	ASSERT_EQ(0, map_file(self->iommufd, self->ioas, self->memfd, 0, self->size,
-			      IOVA, MAP_RW));
+	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->memfd, 0,
+				  self->size, IOVA, MAP_RW));
 	ASSERT_EQ(0, edu_dma(&self->edu, IOVA + src, 0, sizeof(msg), false));
 	ASSERT_EQ(0, edu_dma(&self->edu, IOVA + dst, 0, sizeof(msg), true));
 	memfd_read(self->memfd, self->size, dst, got, sizeof(got));
 	ASSERT_EQ(0, memcmp(got, msg, sizeof(msg)));
-	ASSERT_EQ(0, unmap(self->iommufd, self->ioas, IOVA, self->size));
+	ASSERT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, self->size));
 }
 
 /* A mapping at a file offset: IOVA 0 of the area is byte @start of the file. */
@@ -150,13 +125,14 @@ TEST_F(e2e, dma_at_file_offset)
 	char got[sizeof(msg)];
 
 	memfd_write(self->memfd, self->size, start + 0x10, msg, sizeof(msg));
-	ASSERT_EQ(0, map_file(self->iommufd, self->ioas, self->memfd, start,
-			      self->size / 2, IOVA, MAP_RW));
+	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->memfd, start,
+				  self->size / 2, IOVA, MAP_RW));
 	ASSERT_EQ(0, edu_dma(&self->edu, IOVA + 0x10, 0, sizeof(msg), false));
 	ASSERT_EQ(0, edu_dma(&self->edu, IOVA + 0x100, 0, sizeof(msg), true));
 	memfd_read(self->memfd, self->size, start + 0x100, got, sizeof(got));
 	ASSERT_EQ(0, memcmp(got, msg, sizeof(msg)));
-	ASSERT_EQ(0, unmap(self->iommufd, self->ioas, IOVA, self->size / 2));
+	ASSERT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA,
+			       self->size / 2));
 }
 
 /* READABLE only: the device reads the memfd, its writes are blocked. */
@@ -166,13 +142,13 @@ TEST_F(e2e, read_only_mapping_blocks_device_writes)
 	char got[sizeof(msg)], zero[sizeof(msg)] = { 0 };
 
 	memfd_write(self->memfd, self->size, 0, msg, sizeof(msg));
-	ASSERT_EQ(0, map_file(self->iommufd, self->ioas, self->memfd, 0, self->size,
-			      IOVA, IOMMU_IOAS_MAP_READABLE));
+	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->memfd, 0,
+				  self->size, IOVA, IOMMU_IOAS_MAP_READABLE));
 	ASSERT_EQ(0, edu_dma(&self->edu, IOVA, 0, sizeof(msg), false));
 	ASSERT_EQ(0, edu_dma(&self->edu, IOVA + 0x800, 0, sizeof(msg), true));
 	memfd_read(self->memfd, self->size, 0x800, got, sizeof(got));
 	ASSERT_EQ(0, memcmp(got, zero, sizeof(zero)));
-	ASSERT_EQ(0, unmap(self->iommufd, self->ioas, IOVA, self->size));
+	ASSERT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, self->size));
 }
 
 /* After IOAS_UNMAP the IOVA is gone: the device write does not land. */
@@ -182,11 +158,11 @@ TEST_F(e2e, unmap_blocks_dma)
 	char got[sizeof(msg)], zero[sizeof(msg)] = { 0 };
 
 	memfd_write(self->memfd, self->size, 0, msg, sizeof(msg));
-	ASSERT_EQ(0, map_file(self->iommufd, self->ioas, self->memfd, 0, self->size,
-			      IOVA, MAP_RW));
+	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->memfd, 0,
+				  self->size, IOVA, MAP_RW));
 	/* Load the edu buffer while the mapping is valid, then unmap. */
 	ASSERT_EQ(0, edu_dma(&self->edu, IOVA, 0, sizeof(msg), false));
-	ASSERT_EQ(0, unmap(self->iommufd, self->ioas, IOVA, self->size));
+	ASSERT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, self->size));
 	ASSERT_EQ(0, edu_dma(&self->edu, IOVA + 0x200, 0, sizeof(msg), true));
 	memfd_read(self->memfd, self->size, 0x200, got, sizeof(got));
 	ASSERT_EQ(0, memcmp(got, zero, sizeof(zero)));

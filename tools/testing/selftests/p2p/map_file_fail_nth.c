@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Fault injection over IOMMU_IOAS_MAP_FILE: every allocation on the map,
- * pin, access and unmap paths of a memfd mapping is failed in turn (the
+ * pin, access and unmap paths of a memfd mapping, and on the map, revoke,
+ * restore, copy and unmap paths of a dma-buf mapping, is failed in turn (the
  * fail_nth machinery of the base iommufd_fail_nth test, which this file
  * includes). Each failure must unwind cleanly: no crash, no WARN, no leak,
  * which the rig checks in the kernel log (KASAN, kmemleak, lockdep).
@@ -19,16 +20,37 @@ FIXTURE(map_file_fail_nth)
 	int fd;
 	int mfd;
 	uint32_t access_id;
+	/* A mock dma-buf of two ranges, made outside injection through sfd */
+	int sfd;
+	int dfd;
+	uint64_t dsize;
 };
 
 FIXTURE_SETUP(map_file_fail_nth)
 {
+	struct iommu_test_dmabuf_range r[2] = {
+		{ .length = 2 * PAGE_SIZE }, { .length = PAGE_SIZE },
+	};
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_DMABUF_GET_RANGES,
+		.dmabuf_get_ranges = { .open_flags = O_RDWR,
+				       .nr_ranges = 2,
+				       .ranges = (uintptr_t)r },
+	};
+
 	self->fd = -1;
 	self->access_id = 0;
 	/* The file exists before injection starts: it is not under test. */
 	self->mfd = memfd_create("fail_nth", 0);
 	ASSERT_LE(0, self->mfd);
 	ASSERT_EQ(0, ftruncate(self->mfd, MF_SIZE));
+
+	self->sfd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->sfd);
+	self->dfd = ioctl(self->sfd, IOMMU_TEST_CMD, &cmd);
+	ASSERT_LE(0, self->dfd);
+	self->dsize = r[0].length + r[1].length;
 }
 
 FIXTURE_TEARDOWN(map_file_fail_nth)
@@ -37,6 +59,19 @@ FIXTURE_TEARDOWN(map_file_fail_nth)
 		assert(_test_cmd_destroy_access(self->access_id) == 0);
 	teardown_iommufd(self->fd, _metadata);
 	close(self->mfd);
+	close(self->dfd);
+	close(self->sfd);
+}
+
+static int dmabuf_revoke(int fd, int dfd, bool revoked)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_DMABUF_REVOKE,
+		.dmabuf_revoke = { .dmabuf_fd = dfd, .revoked = revoked },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
 static int mf_map(int fd, uint32_t ioas_id, int mfd, __u64 *iova)
@@ -160,6 +195,68 @@ TEST_FAIL_NTH(map_file_fail_nth, file_access_pin_domain)
 	if (_test_cmd_destroy_access_pages(self->fd, self->access_id, access_pages_id))
 		return -1;
 	if (_test_ioctl_ioas_unmap(self->fd, ioas_id, iova, MF_SIZE, NULL))
+		return -1;
+	return 0;
+}
+
+/*
+ * A dma-buf: map into a mock domain, revoke, restore (whose IOPTE
+ * allocations may fail: the area then stays revoked), copy into a second
+ * IOAS with its own domain, unmap both.
+ */
+TEST_FAIL_NTH(map_file_fail_nth, dmabuf_map_revoke_copy)
+{
+	uint32_t ioas_id, ioas2, stdev_id, hwpt_id;
+	struct iommu_ioas_map_file map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE |
+			 IOMMU_IOAS_MAP_FIXED_IOVA,
+		.fd = self->dfd,
+		.length = self->dsize,
+		.iova = MOCK_APERTURE_START,
+	};
+
+	/* A previous round may have failed while it was revoked */
+	if (dmabuf_revoke(self->sfd, self->dfd, false))
+		return -1;
+
+	fail_nth_enable();
+
+	if (open_ioas(&self->fd, &ioas_id))
+		return -1;
+	if (_test_cmd_mock_domain(self->fd, ioas_id, &stdev_id, &hwpt_id, NULL))
+		return -1;
+	map.ioas_id = ioas_id;
+	if (ioctl(self->fd, IOMMU_IOAS_MAP_FILE, &map))
+		return -1;
+	if (dmabuf_revoke(self->fd, self->dfd, true))
+		return -1;
+	if (dmabuf_revoke(self->fd, self->dfd, false))
+		return -1;
+	if (_test_ioctl_ioas_alloc(self->fd, &ioas2))
+		return -1;
+	if (_test_cmd_mock_domain(self->fd, ioas2, NULL, NULL, NULL))
+		return -1;
+	{
+		struct iommu_ioas_copy copy = {
+			.size = sizeof(copy),
+			.flags = IOMMU_IOAS_MAP_FIXED_IOVA |
+				 IOMMU_IOAS_MAP_READABLE,
+			.dst_ioas_id = ioas2,
+			.src_ioas_id = ioas_id,
+			.length = self->dsize,
+			.dst_iova = MOCK_APERTURE_START,
+			.src_iova = MOCK_APERTURE_START,
+		};
+
+		if (ioctl(self->fd, IOMMU_IOAS_COPY, &copy))
+			return -1;
+	}
+	if (_test_ioctl_ioas_unmap(self->fd, ioas_id, MOCK_APERTURE_START,
+				   self->dsize, NULL))
+		return -1;
+	if (_test_ioctl_ioas_unmap(self->fd, ioas2, MOCK_APERTURE_START,
+				   self->dsize, NULL))
 		return -1;
 	return 0;
 }

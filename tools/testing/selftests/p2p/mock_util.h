@@ -63,6 +63,27 @@ static inline int _test_cmd_access_pages(int fd, unsigned int access_id,
 	ASSERT_EQ(0, _test_cmd_access_pages(self->fd, access_id, iova,       \
 					    length, uptr, flags, id_p))
 
+/*
+ * Keep automatic IOVAs of @ioas_id inside the mock aperture, so that a mock
+ * domain can be attached after a map (an area below the aperture makes the
+ * attach fail with EADDRINUSE).  0 or -1.
+ */
+static inline int p2p_allow_mock_aperture(int fd, uint32_t ioas_id)
+{
+	struct iommu_iova_range aperture = {
+		.start = MOCK_APERTURE_START,
+		.last = MOCK_APERTURE_LAST,
+	};
+	struct iommu_ioas_allow_iovas allow = {
+		.size = sizeof(allow),
+		.ioas_id = ioas_id,
+		.num_iovas = 1,
+		.allowed_iovas = (uintptr_t)&aperture,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &allow);
+}
+
 /* Write @str to the file @path; 0 or -1 */
 static inline int p2p_write_str(const char *path, const char *str)
 {

@@ -277,8 +277,7 @@ static void reset_cycle(struct __test_metadata *_metadata,
 
 static int trig_cmd_mem(struct _test_data_revoke *self, int on)
 {
-	return on ? p2p_cmd_bits(&self->dev, PCI_COMMAND_MEMORY, 0) :
-		    p2p_cmd_bits(&self->dev, 0, PCI_COMMAND_MEMORY);
+	return p2p_trig_cmd_mem(&self->dev, on);
 }
 
 static int trig_pm(struct _test_data_revoke *self, int on)
@@ -299,14 +298,7 @@ static int trig_pm(struct _test_data_revoke *self, int on)
 
 static int trig_low_power(struct _test_data_revoke *self, int on)
 {
-	struct vfio_device_feature feat = {
-		.argsz = sizeof(feat),
-		.flags = VFIO_DEVICE_FEATURE_SET |
-			 (on ? VFIO_DEVICE_FEATURE_LOW_POWER_EXIT :
-			       VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY),
-	};
-
-	return ioctl(self->dev.fd, VFIO_DEVICE_FEATURE, &feat);
+	return p2p_trig_low_power(&self->dev, on);
 }
 
 /*
@@ -357,20 +349,12 @@ static int trig_low_power_wakeup(struct _test_data_revoke *self, int on)
 
 static int do_device_reset(struct _test_data_revoke *self)
 {
-	if (ioctl(self->dev.fd, VFIO_DEVICE_RESET))
-		return -errno;
-	/* The reset may have cleared the command register */
-	return p2p_cmd_bits(&self->dev, PCI_COMMAND_MEMORY, 0);
+	return p2p_device_reset(&self->dev);
 }
 
 static int do_hot_reset(struct _test_data_revoke *self)
 {
-	/* cdev: a zero-length fd array, ownership proven through iommufd */
-	struct vfio_pci_hot_reset reset = { .argsz = sizeof(reset) };
-
-	if (ioctl(self->dev.fd, VFIO_DEVICE_PCI_HOT_RESET, &reset))
-		return -errno;
-	return p2p_cmd_bits(&self->dev, PCI_COMMAND_MEMORY, 0);
+	return p2p_hot_reset(&self->dev);
 }
 
 /* Offset of the PCIe capability, or 0 */
@@ -402,26 +386,9 @@ static int do_vflr(struct _test_data_revoke *self)
 	return p2p_cmd_bits(&self->dev, PCI_COMMAND_MEMORY, 0);
 }
 
-/* Host-initiated reset through sysfs, behind vfio-pci's back. */
-static const char *sysfs_reset_path(const struct _fixture_variant_revoke *v)
-{
-	static char path[128];
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/reset", v->bdf);
-	return path;
-}
-
 static int do_sysfs_reset(struct _test_data_revoke *self)
 {
-	int fd = open(sysfs_reset_path(cur_variant), O_WRONLY);
-	int ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, "1", 1) != 1)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return p2p_sysfs_reset(cur_variant->bdf);
 }
 
 TEST_F_TIMEOUT(revoke, command_mem, 90)
@@ -453,10 +420,7 @@ TEST_F_TIMEOUT(revoke, low_power_wakeup, 90)
 
 TEST_F_TIMEOUT(revoke, device_reset, 90)
 {
-	struct vfio_device_info info = { .argsz = sizeof(info) };
-
-	ASSERT_EQ(0, ioctl(self->dev.fd, VFIO_DEVICE_GET_INFO, &info));
-	if (!(info.flags & VFIO_DEVICE_FLAGS_RESET))
+	if (!p2p_has_reset(&self->dev))
 		SKIP(return, "%s has no reset method (VFIO_DEVICE_FLAGS_RESET)",
 		     variant->bdf);
 	reset_cycle(_metadata, self, variant, AREA(4), do_device_reset, false,
@@ -465,10 +429,7 @@ TEST_F_TIMEOUT(revoke, device_reset, 90)
 
 TEST_F_TIMEOUT(revoke, hot_reset, 90)
 {
-	struct vfio_pci_hot_reset_info info = { .argsz = sizeof(info) };
-
-	if (ioctl(self->dev.fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &info) &&
-	    errno != ENOSPC)
+	if (!p2p_has_hot_reset(&self->dev))
 		SKIP(return, "%s has no slot or bus reset (%s)", variant->bdf,
 		     strerror(errno));
 	reset_cycle(_metadata, self, variant, AREA(5), do_hot_reset, false,
@@ -496,7 +457,7 @@ TEST_F_TIMEOUT(revoke, virtual_af_flr, 90)
 /* Revoked by reset_prepare, restored by a work item after reset_done. */
 TEST_F_TIMEOUT(revoke, sysfs_reset, 90)
 {
-	if (access(sysfs_reset_path(variant), W_OK))
+	if (access(p2p_sysfs_reset_path(variant->bdf), W_OK))
 		SKIP(return, "%s has no reset method in sysfs", variant->bdf);
 	cur_variant = variant;
 	reset_cycle(_metadata, self, variant, AREA(8), do_sysfs_reset, true,

@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/iommufd.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
@@ -284,6 +285,55 @@ static inline int edu_dma(struct p2p_dev *edu, uint64_t iova, unsigned int buf_o
 		nanosleep(&ts, NULL);
 	}
 	return -1;
+}
+
+/*
+ * IOMMU_IOAS_MAP_FILE of @length bytes of @fd from @start at the fixed
+ * @iova; 0 or -errno.
+ */
+static inline int p2p_map_file(int iommufd, uint32_t ioas, int fd,
+			       uint64_t start, uint64_t length, uint64_t iova,
+			       uint32_t flags)
+{
+	struct iommu_ioas_map_file cmd = {
+		.size = sizeof(cmd),
+		.flags = flags | IOMMU_IOAS_MAP_FIXED_IOVA,
+		.ioas_id = ioas,
+		.fd = fd,
+		.start = start,
+		.length = length,
+		.iova = iova,
+	};
+
+	return ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &cmd) ? -errno : 0;
+}
+
+static inline int p2p_unmap(int iommufd, uint32_t ioas, uint64_t iova,
+			    uint64_t length)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd), .ioas_id = ioas, .iova = iova,
+		.length = length,
+	};
+
+	return ioctl(iommufd, IOMMU_IOAS_UNMAP, &cmd) ? -errno : 0;
+}
+
+/* Lines of the file @path that contain @needle; -1 if it cannot be read */
+static inline int p2p_count_lines(const char *path, const char *needle)
+{
+	char line[512];
+	int n = 0;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
 }
 
 /* Ask the host runner to check bytes in a device's backing file after the run. */
