@@ -5,7 +5,7 @@ FLAVOR ?= debug
 export FLAVOR
 S := scripts
 
-.PHONY: help setup tree kernel tests demo check lint run bench series rig-selftest clean distclean
+.PHONY: help setup tree kernel tests demo check lint run bench vmm-test series rig-selftest clean distclean
 
 help: ## List the targets
 	@echo "Targets (FLAVOR=$(FLAVOR); set FLAVOR=fast for a kernel without debug checkers):"
@@ -40,6 +40,9 @@ run: kernel ## Run CMD='...' in the VM with FILES='paths' in /opt/bin; prints ou
 	@test -n "$$CMD" || { echo "usage: make run CMD='command' [FILES='path ...'] [PROFILE=vtd|novtd]"; exit 2; }
 	@$(S)/vm.sh --profile $(or $(PROFILE),vtd) --name run --timeout $(or $(TIMEOUT),600) \
 		--cmd "$$CMD" --files "$$FILES"
+
+vmm-test: ## Nested: unmodified QEMU 11.x on our kernel gives its guest P2P; control run on the stock base
+	@$(S)/vmm-test.sh
 
 bench: ## Benchmarks on the fast kernel (MAP_FILE vs IOAS_MAP pinning); prints a table, writes work/bench/*.csv
 	@$(S)/bench.sh

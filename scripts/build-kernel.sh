@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # Configure (tinyconfig + configs/ fragments) and build the kernel, headers and selftests out of tree.
-# FLAVOR=debug (default: base + debug fragments) or FLAVOR=fast (base only).
+# FLAVOR=debug (default: base + debug fragments), FLAVOR=fast (base only) or
+# FLAVOR=stock (the unpatched base kernel, base fragment without our options).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-"$ROOT/scripts/prepare-tree.sh"
+FLAVOR=$([ "$FLAVOR" = stock ] && echo fast || echo "$FLAVOR") "$ROOT/scripts/prepare-tree.sh"
 
+mkdir -p "$BUILD"
 case "$FLAVOR" in
 debug) frags=("$ROOT/configs/base.config" "$ROOT/configs/debug.config") ;;
 fast) frags=("$ROOT/configs/base.config") ;;
-*) die "unknown FLAVOR=$FLAVOR (debug or fast)" ;;
+stock)
+	if [ ! -e "$TREE/.git" ]; then
+		git -C "$WORK/linux" worktree prune
+		git -C "$WORK/linux" worktree add -q --detach "$TREE" base
+	fi
+	git -C "$TREE" checkout -q --detach -f base
+	grep -v 'CONFIG_VFIO_PCI_DMABUF' "$ROOT/configs/base.config" > "$BUILD/stock.config"
+	frags=("$BUILD/stock.config")
+	;;
+*) die "unknown FLAVOR=$FLAVOR (debug, fast or stock)" ;;
 esac
-mkdir -p "$BUILD"
 say "flavor $FLAVOR: $BUILD"
 
 # Regenerate .config only when a fragment changed; keep it byte-identical otherwise.

@@ -5,6 +5,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${P2P_WORK:-$ROOT/work}
 TREE=$WORK/linux
 FLAVOR=${FLAVOR:-debug}
+# FLAVOR=stock builds the unpatched base (the control case of make vmm-test)
+# from a worktree of work/linux at its base tag.
+[ "$FLAVOR" = stock ] && TREE=$WORK/linux-stock
 BUILD=${BUILD:-$WORK/build-$FLAVOR}
 LOGS=$WORK/logs
 JOBS=${JOBS:-$(nproc)}

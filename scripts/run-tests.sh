@@ -40,6 +40,11 @@ if step kernel "$ROOT/scripts/build-kernel.sh" && step selftests-build "$ROOT/sc
 		--script "$ROOT/scripts/guest/suite-devices.sh" --files "$devices" \
 		--results "$results/vm-devices.json"
 fi
+# Nested: QEMU 11.x in our kernel (fast flavor) and, as the control, in the
+# stock base kernel. P2P_SKIP_VMM=1 leaves it out (it builds two kernels).
+if [ "${P2P_SKIP_VMM:-0}" != 1 ]; then
+	VMM_RESULTS=$results P2P_QUIET=1 step vmm env -u BUILD FLAVOR=fast "$ROOT/scripts/vmm-test.sh"
+fi
 step series "$ROOT/scripts/series.sh" > "$results/series.txt" 2>&1
 tail -n 1 "$results/series.txt"
 timing total $(($(date +%s) - t_start))

@@ -3,14 +3,16 @@
 #
 # vm.sh [--profile vtd|novtd] [--name NAME] [--timeout SECS] [--files "PATHS"]
 #       [--script FILE | --cmd "COMMAND"] [--append "KERNEL ARGS"] [--results FILE]
-#       [--known-skips FILE]
+#       [--known-skips FILE] [--rootfs DIR] [--kernel FILE]
 # Files land in the guest under /opt/bin (executables) or /opt (others); the
-# script runs as /opt/run.sh. Exit status: the guest's, or 1 on any kernel
+# script runs as /opt/run.sh. --rootfs merges DIR's usr/ (and its lib, lib64
+# links) into the initramfs; --kernel boots FILE instead of the built kernel. Exit status: the guest's, or 1 on any kernel
 # problem (oops, WARN, BUG, KASAN, UBSAN, lockdep, leak) or a missing result.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 profile=vtd name=run timeout=600 files="" script="" cmd="" append="" results="" known=""
+rootfs="" kernel=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--profile) profile=$2; shift 2 ;;
@@ -22,11 +24,13 @@ while [ $# -gt 0 ]; do
 	--append) append="$append $2"; shift 2 ;;
 	--results) results=$2; shift 2 ;;
 	--known-skips) known=$2; shift 2 ;;
+	--rootfs) rootfs=$2; shift 2 ;;
+	--kernel) kernel=$2; shift 2 ;;
 	*) die "vm.sh: unknown argument $1" ;;
 	esac
 done
 
-kernel=$BUILD/arch/x86/boot/bzImage
+kernel=${kernel:-$BUILD/arch/x86/boot/bzImage}
 [ -f "$kernel" ] || die "no kernel at $kernel: run 'make kernel' first"
 command -v qemu-system-x86_64 >/dev/null || "$ROOT/scripts/setup-host.sh"
 
@@ -42,6 +46,11 @@ for f in $files; do
 	[ -e "$f" ] || die "--files: $f does not exist"
 	if [ -x "$f" ] && [ ! -d "$f" ]; then cp "$f" "$run/root/opt/bin/"; else cp -r "$f" "$run/root/opt/"; fi
 done
+if [ -n "$rootfs" ]; then
+	[ -d "$rootfs/usr" ] || die "--rootfs: no usr/ in $rootfs"
+	(cd "$rootfs" && tar cf - --exclude=usr/share/doc --exclude=usr/share/man --exclude=usr/share/locale usr $(for l in lib lib64; do [ -L "$l" ] && echo "$l"; done)) |
+		(cd "$run/root" && tar xf -)
+fi
 if [ -n "$script" ]; then cp "$script" "$run/root/opt/run.sh"; else printf '%s\n' "$cmd" > "$run/root/opt/run.sh"; fi
 chmod +x "$run/root/init"
 (cd "$run/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$run/initramfs.cpio.gz"
