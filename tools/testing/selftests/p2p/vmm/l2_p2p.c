@@ -150,18 +150,29 @@ static uint64_t virt_to_phys(void *p)
 	return (ent & ((1ULL << 55) - 1)) * 4096 + ((uintptr_t)p & 4095);
 }
 
-static int edu_dma(volatile uint64_t *regs, uint64_t src, uint64_t dst,
-		   uint64_t len, uint64_t cmd)
+/* MMIO accessors: relaxed atomics are never merged or elided */
+static void wr64(uint64_t *regs, unsigned int off, uint64_t val)
+{
+	__atomic_store_n(&regs[off / 8], val, __ATOMIC_RELAXED);
+}
+
+static uint64_t rd64(uint64_t *regs, unsigned int off)
+{
+	return __atomic_load_n(&regs[off / 8], __ATOMIC_RELAXED);
+}
+
+static int edu_dma(uint64_t *regs, uint64_t src, uint64_t dst, uint64_t len,
+		   uint64_t cmd)
 {
 	struct timespec ts = { 0, 5000000 };
 	int i;
 
-	regs[EDU_DMA_SRC / 8] = src;
-	regs[EDU_DMA_DST / 8] = dst;
-	regs[EDU_DMA_CNT / 8] = len;
-	regs[EDU_DMA_CMD / 8] = cmd;
+	wr64(regs, EDU_DMA_SRC, src);
+	wr64(regs, EDU_DMA_DST, dst);
+	wr64(regs, EDU_DMA_CNT, len);
+	wr64(regs, EDU_DMA_CMD, cmd);
 	for (i = 0; i < 4000; i++) {
-		if (!(regs[EDU_DMA_CMD / 8] & 1))
+		if (!(rd64(regs, EDU_DMA_CMD) & 1))
 			return 0;
 		nanosleep(&ts, NULL);
 	}
@@ -173,7 +184,7 @@ static int do_write(unsigned long off, const char *text)
 	const char *expect = getenv("P2P_EXPECT");
 	bool want = !expect || strcmp(expect, "miss");
 	size_t len = strlen(text) + 1, esz, ssz, i;
-	volatile uint8_t *bar;
+	uint8_t *bar;
 	uint64_t *regs, phys, gpa;
 	uint8_t *buf;
 	bool landed;
@@ -193,15 +204,16 @@ static int do_write(unsigned long off, const char *text)
 	if (!phys)
 		return printf("not ok %s - %s: pagemap\n", tapn, text), 1;
 	for (i = 0; i < len; i++)
-		bar[off + i] = SENTINEL;
+		__atomic_store_n(&bar[off + i], SENTINEL, __ATOMIC_RELAXED);
 
 	/* RAM -> edu buffer, then edu buffer -> ivshmem BAR2 (P2P) */
-	if (edu_dma((void *)regs, phys, EDU_BUF, len, 1) ||
-	    edu_dma((void *)regs, EDU_BUF, gpa + off, len, 1 | 2))
+	if (edu_dma(regs, phys, EDU_BUF, len, 1) ||
+	    edu_dma(regs, EDU_BUF, gpa + off, len, 1 | 2))
 		return printf("not ok %s - %s: edu DMA timed out\n", tapn, text), 1;
 	landed = true;
 	for (i = 0; i < len; i++)
-		if (bar[off + i] != (uint8_t)text[i])
+		if (__atomic_load_n(&bar[off + i], __ATOMIC_RELAXED) !=
+		    (uint8_t)text[i])
 			landed = false;
 	printf("# '%s' to BAR2 %#llx + %#lx: %s\n", text,
 	       (unsigned long long)gpa, off, landed ? "landed" : "did not land");
