@@ -291,15 +291,7 @@ static inline const char *p2p_sysfs_reset_path(const char *bdf)
 /* A host-initiated reset through sysfs, behind vfio-pci's back */
 static inline int p2p_sysfs_reset(const char *bdf)
 {
-	int fd = open(p2p_sysfs_reset_path(bdf), O_WRONLY);
-	int ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, "1", 1) != 1)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return p2p_write_str(p2p_sysfs_reset_path(bdf), "1");
 }
 
 /* Byte a test writes with the CPU where a DMA must (not) land. */

@@ -43,6 +43,7 @@
 #define DMABUF_AREAS	"/sys/kernel/debug/iommufd/dmabuf_areas"
 
 FIXTURE(vmp2p) {
+	const char *bdf;	/* of the exporter, for the triggers */
 	int iommufd;
 	uint32_t ioas;
 	struct p2p_dev edu;
@@ -84,6 +85,7 @@ FIXTURE_SETUP(vmp2p)
 {
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 
+	self->bdf = variant->bdf;
 	self->edu.fd = -1;
 	self->exp.fd = -1;
 	self->dfd = -1;
@@ -130,13 +132,6 @@ FIXTURE_TEARDOWN(vmp2p)
 	p2p_dev_close(&self->edu);
 	if (self->iommufd >= 0)
 		close(self->iommufd);
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
 }
 
 /* Put @len bytes of @data into edu's buffer at @buf_off, through the memfd */
@@ -369,11 +364,9 @@ static int do_hot_reset(struct _test_data_vmp2p *self)
 	return p2p_hot_reset(&self->exp);
 }
 
-static const char *cur_bdf;
-
 static int do_sysfs_reset(struct _test_data_vmp2p *self)
 {
-	return p2p_sysfs_reset(cur_bdf);
+	return p2p_sysfs_reset(self->bdf);
 }
 
 /*
@@ -399,7 +392,7 @@ static void reset_cycle(struct __test_metadata *_metadata,
 	for (i = 0; wait && i < POLLS; i++) {
 		if (p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1") == 1)
 			break;
-		sleep_ms(100);
+		p2p_sleep_ms(100);
 	}
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1"));
 	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s %s after", variant->bdf,
@@ -428,7 +421,6 @@ TEST_F_TIMEOUT(vmp2p, sysfs_reset, 120)
 {
 	if (access(p2p_sysfs_reset_path(variant->bdf), W_OK))
 		SKIP(return, "%s has no reset method in sysfs", variant->bdf);
-	cur_bdf = variant->bdf;
 	reset_cycle(_metadata, self, variant, AREA(7), do_sysfs_reset, true,
 		    "sysfs_reset");
 }

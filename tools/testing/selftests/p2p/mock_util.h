@@ -15,6 +15,7 @@
 
 #include <linux/iommufd.h>
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+#include "vfio_util.h"
 
 static inline int _test_cmd_access_rw(int fd, unsigned int access_id,
 				      uint64_t iova, void *data, size_t length,
@@ -82,20 +83,6 @@ static inline int p2p_allow_mock_aperture(int fd, uint32_t ioas_id)
 	};
 
 	return ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &allow);
-}
-
-/* Write @str to the file @path; 0 or -1 */
-static inline int p2p_write_str(const char *path, const char *str)
-{
-	ssize_t len;
-	int fd;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	len = write(fd, str, strlen(str));
-	close(fd);
-	return len == (ssize_t)strlen(str) ? 0 : -1;
 }
 
 /* Outstanding FOLL_PIN references in the whole system */

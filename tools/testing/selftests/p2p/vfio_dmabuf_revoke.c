@@ -44,6 +44,7 @@
 #define RESTORE_POLLS	100
 
 FIXTURE(revoke) {
+	const char *bdf;	/* of the variant, for the triggers */
 	int iommufd;
 	uint32_t ioas_id;
 	struct p2p_dev dev;
@@ -86,6 +87,7 @@ FIXTURE_SETUP(revoke)
 {
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 
+	self->bdf = variant->bdf;
 	self->iommufd = -1;
 	self->dev.fd = -1;
 	self->imp = -1;
@@ -121,13 +123,6 @@ static int dma_msg(struct __test_metadata *_metadata,
 {
 	return imp_dma_msg(_metadata, self->imp, self->bar, variant->shm, off,
 			   bar_off, msg, msg);
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
 }
 
 /*
@@ -186,7 +181,7 @@ static void expect_restored(struct __test_metadata *_metadata,
 			      msg);
 		if (ret != -ENODEV || !wait)
 			break;
-		sleep_ms(100);
+		p2p_sleep_ms(100);
 	}
 	EXPECT_EQ(0, ret) {
 		TH_LOG("%s: not restored", name);
@@ -194,9 +189,6 @@ static void expect_restored(struct __test_metadata *_metadata,
 }
 
 typedef int (*trigger_fn)(struct _test_data_revoke *self, int on);
-
-/* The variant of the running test, for triggers that need more than self */
-static const struct _fixture_variant_revoke *cur_variant;
 
 static const char *rpm_status(const char *bdf)
 {
@@ -341,7 +333,7 @@ static int trig_low_power_wakeup(struct _test_data_revoke *self, int on)
 	}
 	if (ret)
 		printf("# %s: no wakeup signalled, runtime PM status %s\n",
-		       cur_variant->bdf, rpm_status(cur_variant->bdf));
+		       self->bdf, rpm_status(self->bdf));
 	close(efd);
 	efd = -1;
 	return ret;
@@ -388,7 +380,7 @@ static int do_vflr(struct _test_data_revoke *self)
 
 static int do_sysfs_reset(struct _test_data_revoke *self)
 {
-	return p2p_sysfs_reset(cur_variant->bdf);
+	return p2p_sysfs_reset(self->bdf);
 }
 
 TEST_F_TIMEOUT(revoke, command_mem, 90)
@@ -413,7 +405,6 @@ TEST_F_TIMEOUT(revoke, low_power, 90)
 /* Upstream leaves dma-bufs revoked after this exit; we restore. */
 TEST_F_TIMEOUT(revoke, low_power_wakeup, 90)
 {
-	cur_variant = variant;
 	revoke_cycle(_metadata, self, variant, AREA(3), trig_low_power_wakeup,
 		     "low_power_wakeup");
 }
@@ -459,7 +450,6 @@ TEST_F_TIMEOUT(revoke, sysfs_reset, 90)
 {
 	if (access(p2p_sysfs_reset_path(variant->bdf), W_OK))
 		SKIP(return, "%s has no reset method in sysfs", variant->bdf);
-	cur_variant = variant;
 	reset_cycle(_metadata, self, variant, AREA(8), do_sysfs_reset, true,
 		    "sysfs_reset");
 }
@@ -467,19 +457,6 @@ TEST_F_TIMEOUT(revoke, sysfs_reset, 90)
 static bool still_bound(const char *bdf)
 {
 	return p2p_dev_driver_is(bdf, "vfio-pci");
-}
-
-static int sysfs_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	int ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		ret = -errno;
-	close(fd);
-	return ret;
 }
 
 /*
@@ -505,8 +482,8 @@ TEST_F_TIMEOUT(revoke, unbind_while_exported, 90)
 	if (!pid) {
 		/* The child's copy of the dma-buf fd would hold it forever */
 		close(fd);
-		_exit(sysfs_write("/sys/bus/pci/drivers/vfio-pci/unbind",
-				  variant->bdf) ? 1 : 0);
+		_exit(p2p_write_str("/sys/bus/pci/drivers/vfio-pci/unbind",
+				    variant->bdf) ? 1 : 0);
 	}
 
 	/*
@@ -514,7 +491,7 @@ TEST_F_TIMEOUT(revoke, unbind_while_exported, 90)
 	 * link in sysfs goes away before vfio-pci's remove() runs, so the
 	 * blocked writer is the evidence.
 	 */
-	sleep_ms(1500);
+	p2p_sleep_ms(1500);
 	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
 
 	/* Drop the importer's and our references: the unbind completes */
@@ -523,7 +500,7 @@ TEST_F_TIMEOUT(revoke, unbind_while_exported, 90)
 	for (i = 0; i < RESTORE_POLLS; i++) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			break;
-		sleep_ms(100);
+		p2p_sleep_ms(100);
 	}
 	ASSERT_GT(RESTORE_POLLS, i) {
 		TH_LOG("unbind did not complete after the dma-buf was released");
@@ -534,7 +511,7 @@ TEST_F_TIMEOUT(revoke, unbind_while_exported, 90)
 	EXPECT_FALSE(still_bound(variant->bdf));
 
 	/* Rebind (driver_override still names vfio-pci) for later tests */
-	EXPECT_EQ(0, sysfs_write("/sys/bus/pci/drivers_probe", variant->bdf));
+	EXPECT_EQ(0, p2p_write_str("/sys/bus/pci/drivers_probe", variant->bdf));
 	EXPECT_TRUE(still_bound(variant->bdf));
 }
 
@@ -593,7 +570,7 @@ TEST(aer_fatal_error)
 		ASSERT_EQ(0, imp_status(imp, &st));
 		if (st.move_notify_count > st0.move_notify_count)
 			break;
-		sleep_ms(100);
+		p2p_sleep_ms(100);
 	}
 	EXPECT_LT(st0.move_notify_count, st.move_notify_count);
 
@@ -603,7 +580,7 @@ TEST(aer_fatal_error)
 		ret = imp_dma(imp, E1000E_STATUS, 4, 0, false);
 		if (ret != -ENODEV)
 			break;
-		sleep_ms(100);
+		p2p_sleep_ms(100);
 	}
 	EXPECT_EQ(0, ret);
 	ASSERT_EQ(0, imp_status(imp, &st));

@@ -319,6 +319,27 @@ static inline int p2p_unmap(int iommufd, uint32_t ioas, uint64_t iova,
 	return ioctl(iommufd, IOMMU_IOAS_UNMAP, &cmd) ? -errno : 0;
 }
 
+/* Write @str to the file @path; 0 or -1 */
+static inline int p2p_write_str(const char *path, const char *str)
+{
+	ssize_t len;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	len = write(fd, str, strlen(str));
+	close(fd);
+	return len == (ssize_t)strlen(str) ? 0 : -1;
+}
+
+static inline void p2p_sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
 /* Lines of the file @path that contain @needle; -1 if it cannot be read */
 static inline int p2p_count_lines(const char *path, const char *needle)
 {
