@@ -285,3 +285,67 @@ static int __init dma_buf_phys_init(void)
 	return 0;
 }
 subsys_initcall(dma_buf_phys_init);
+
+/**
+ * dma_buf_phys_get_vma_dmabuf - the dma-buf behind a user mapping of device memory
+ * @mm: address space of @addr; its mmap_lock must not be held
+ * @addr: user address of the first byte
+ * @len: number of bytes
+ * @writable: the caller will let devices write
+ *
+ * Looks up the VMA at @addr and asks each registered exporter whether it
+ * made it (&dma_buf_phys_ops.vma_is_ours). The one that did makes a
+ * dma-buf of the range, with its own export rules; the importer then maps
+ * it like any dma-buf of that exporter, with the same revocation. The
+ * dma-buf lives as long as the caller's reference, not as long as the VMA.
+ *
+ * Context: process context; takes @mm's mmap_lock for read.
+ * Return: ERR_PTR(-EINTR) if a fatal signal interrupted the wait for the
+ * mmap_lock. NULL if no exporter claims the VMA at @addr (or there is none):
+ * the range is ordinary memory as far as this interface knows. A dma-buf
+ * reference on success. An ERR_PTR from the exporter if it claims the VMA
+ * but cannot export the range, for instance -EFAULT when the range does not
+ * fit in that one VMA.
+ */
+struct dma_buf *dma_buf_phys_get_vma_dmabuf(struct mm_struct *mm,
+					    unsigned long addr,
+					    unsigned long len, bool writable)
+{
+	struct dma_buf *(*get)(struct vm_area_struct *vma, unsigned long addr,
+			       unsigned long len, bool writable) = NULL;
+	struct dma_buf_phys_exporter *exp;
+	struct vm_area_struct *vma;
+	struct dma_buf *dmabuf = NULL;
+
+	if (!mm)
+		return NULL;
+	if (mmap_read_lock_killable(mm))
+		return ERR_PTR(-EINTR);
+	vma = vma_lookup(mm, addr);
+	if (!vma)
+		goto out_unlock;
+
+	/*
+	 * The exporter is called without the registry lock: exporting takes
+	 * reservation locks, and dma_buf_phys_get_ranges() nests the registry
+	 * lock inside them. A VMA of the exporter's driver keeps a file of
+	 * its device open, so the exporter cannot be unregistered while the
+	 * mmap_lock holds the VMA in place.
+	 */
+	mutex_lock(&dma_buf_phys_lock);
+	list_for_each_entry(exp, &dma_buf_phys_exporters, node) {
+		if (exp->phys_ops->vma_is_ours &&
+		    exp->phys_ops->vma_get_dmabuf &&
+		    exp->phys_ops->vma_is_ours(vma)) {
+			get = exp->phys_ops->vma_get_dmabuf;
+			break;
+		}
+	}
+	mutex_unlock(&dma_buf_phys_lock);
+	if (get)
+		dmabuf = get(vma, addr, len, writable);
+out_unlock:
+	mmap_read_unlock(mm);
+	return dmabuf;
+}
+EXPORT_SYMBOL_NS_GPL(dma_buf_phys_get_vma_dmabuf, DMA_BUF);

@@ -14,6 +14,11 @@
  * before anything is attached, and read the ranges with
  * dma_buf_phys_get_ranges() under the reservation lock.
  *
+ * An exporter may also recognise user mappings of device memory that its
+ * driver made (a BAR mmap) and make a dma-buf of them, so that an importer
+ * handed a user address range can treat it like that dma-buf, see
+ * dma_buf_phys_get_vma_dmabuf().
+ *
  * The ranges describe device memory (MMIO): there may be no struct page
  * behind them and the importer must not assume CPU cache coherency, so they
  * are mapped uncached (IOMMU_MMIO, no IOMMU_CACHE).
@@ -32,6 +37,8 @@
 
 struct dma_buf;
 struct dma_buf_attach_ops;
+struct mm_struct;
+struct vm_area_struct;
 struct dma_buf_attachment;
 struct dma_buf_ops;
 
@@ -67,6 +74,36 @@ struct dma_buf_phys_ops {
 	int (*get_ranges)(struct dma_buf_attachment *attach,
 			  struct dma_buf_phys_range *ranges,
 			  unsigned int max_ranges);
+
+	/**
+	 * @vma_is_ours:
+	 *
+	 * Optional, with @vma_get_dmabuf. Tell whether @vma is a user
+	 * mapping of device memory made by the exporter's driver (not a
+	 * dma-buf mmap), which @vma_get_dmabuf can turn into a dma-buf.
+	 * Decide from the VMA's vm_ops, never from its PFNs.
+	 *
+	 * Called with the mmap_lock of @vma held and the registry lock of
+	 * this interface held: take no lock.
+	 */
+	bool (*vma_is_ours)(struct vm_area_struct *vma);
+
+	/**
+	 * @vma_get_dmabuf:
+	 *
+	 * Return a new dma-buf (the caller owns the reference) of the device
+	 * memory behind the bytes [@addr, @addr + @len) of @vma, exactly as
+	 * the exporter's own export of that memory would make it, or an
+	 * ERR_PTR if the range cannot be exported (not wholly inside @vma,
+	 * not allowed by the VMA's permissions, refused by the exporter's
+	 * rules). No file descriptor refers to the dma-buf.
+	 *
+	 * Called with the mmap_lock of @vma held for read, after
+	 * @vma_is_ours() said true.
+	 */
+	struct dma_buf *(*vma_get_dmabuf)(struct vm_area_struct *vma,
+					  unsigned long addr,
+					  unsigned long len, bool writable);
 };
 
 /**
@@ -95,5 +132,8 @@ dma_buf_phys_attach(struct dma_buf *dmabuf,
 void dma_buf_phys_detach(struct dma_buf_attachment *attach);
 int dma_buf_phys_get_ranges(struct dma_buf_attachment *attach,
 			    struct dma_buf_phys_range **ranges);
+struct dma_buf *dma_buf_phys_get_vma_dmabuf(struct mm_struct *mm,
+					    unsigned long addr,
+					    unsigned long len, bool writable);
 
 #endif /* __LINUX_DMA_BUF_PHYS_H */

@@ -357,6 +357,7 @@ static const struct dma_buf_attach_ops iopt_dmabuf_attach_ops = {
  * @dmabuf: the dma-buf; the caller keeps its own reference
  * @start: byte offset in @dmabuf of the first byte to map
  * @length: number of bytes to map
+ * @readable: the mapping may be IOMMU_READ
  * @writable: the mapping may be IOMMU_WRITE
  *
  * Checks the request, attaches to @dmabuf with dma_buf_phys_attach() and
@@ -366,14 +367,16 @@ static const struct dma_buf_attach_ops iopt_dmabuf_attach_ops = {
  * Context: no iommufd lock held; takes the reservation lock.
  * Return: the new pages, or ERR_PTR(-EINVAL) for an empty range or one
  * outside the dma-buf, ERR_PTR(-EOVERFLOW) if @start + @length overflows,
- * ERR_PTR(-EPERM) for @writable on a dma-buf file not open for writing,
+ * ERR_PTR(-EPERM) for @readable on a dma-buf file not open for reading or
+ * @writable on one not open for writing,
  * ERR_PTR(-EOPNOTSUPP) if the exporter does not offer physical ranges (in
  * which case nothing was attached), ERR_PTR(-ENODEV) if the exporter has
  * revoked access, or ERR_PTR(-ENOMEM).
  */
 struct iopt_pages *iopt_alloc_dmabuf_pages(struct dma_buf *dmabuf,
 					   unsigned long start,
-					   unsigned long length, bool writable)
+					   unsigned long length, bool readable,
+					   bool writable)
 {
 	unsigned long start_byte = start % PAGE_SIZE;
 	struct dma_buf_phys_range *ranges = NULL;
@@ -390,8 +393,10 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct dma_buf *dmabuf,
 		return ERR_PTR(-EOVERFLOW);
 	if (last >= dmabuf->size)
 		return ERR_PTR(-EINVAL);
-	/* Like a shared writable mmap() of the fd */
+	/* Like a shared mmap() of the fd: its access mode bounds the device's */
 	if (writable && !(dmabuf->file->f_mode & FMODE_WRITE))
+		return ERR_PTR(-EPERM);
+	if (readable && !(dmabuf->file->f_mode & FMODE_READ))
 		return ERR_PTR(-EPERM);
 	/* Before anything is allocated or attached */
 	if (!dma_buf_phys_supported(dmabuf))

@@ -111,6 +111,8 @@ struct iopt_dmabuf_area {
  * @ranges: the current ranges, physically contiguous neighbours merged;
  *	NULL while revoked
  * @nr_ranges: number of entries in @ranges
+ * @from_va: made for an IOMMU_IOAS_MAP or VFIO_IOMMU_MAP_DMA of a BAR mmap
+ *	(p2p/bar_va.c), not for IOMMU_IOAS_MAP_FILE; set before the first map
  * @revoked: no IOPTE exists for any recorded pair
  * @areas: struct iopt_dmabuf_area, every area using @pages
  * @revoke_count: number of times the IOPTEs were removed by move_notify
@@ -128,6 +130,7 @@ struct iopt_dmabuf {
 
 	struct dma_buf_phys_range *ranges;
 	unsigned int nr_ranges;
+	bool from_va;
 	bool revoked;
 	struct list_head areas;
 	unsigned long revoke_count;

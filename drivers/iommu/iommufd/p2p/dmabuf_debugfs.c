@@ -39,10 +39,10 @@ static void iopt_dmabuf_show_one(struct seq_file *s, struct iopt_dmabuf *idma)
 		struct iopt_area *area = da->area;
 
 		seq_printf(s,
-			   "ioas %u iova %#lx-%#lx dmabuf %lu exporter %s offset %#lx domains %u state %s revokes %lu restores %lu restore_errors %lu\n",
+			   "ioas %u iova %#lx-%#lx dmabuf %lu exporter %s source %s offset %#lx domains %u state %s revokes %lu restores %lu restore_errors %lu\n",
 			   iopt_dmabuf_ioas_id(area), iopt_area_iova(area),
 			   iopt_area_last_iova(area), iopt_dmabuf_ino(idma),
-			   idma->dmabuf->exp_name,
+			   idma->dmabuf->exp_name, idma->from_va ? "va" : "fd",
 			   idma->start +
 				   iopt_area_start_byte(area, iopt_area_iova(area)),
 			   da->nr_domains, idma->revoked ? "revoked" : "mapped",

@@ -39,6 +39,23 @@ TRACE_EVENT(iommufd_dmabuf_map,
 		      __entry->revoked)
 );
 
+TRACE_EVENT(iommufd_dmabuf_map_va,
+	    TP_PROTO(unsigned long ino, unsigned long uaddr,
+		     unsigned long length, int ret),
+	    TP_ARGS(ino, uaddr, length, ret),
+	    TP_STRUCT__entry(__field(unsigned long, ino)
+			     __field(unsigned long, uaddr)
+			     __field(unsigned long, length)
+			     __field(int, ret)),
+	    TP_fast_assign(__entry->ino = ino;
+			   __entry->uaddr = uaddr;
+			   __entry->length = length;
+			   __entry->ret = ret;),
+	    TP_printk("dmabuf=%lu source=va uaddr=%#lx length=%#lx ret=%d",
+		      __entry->ino, __entry->uaddr, __entry->length,
+		      __entry->ret)
+);
+
 TRACE_EVENT(iommufd_dmabuf_unmap,
 	    TP_PROTO(unsigned long ino, u32 ioas_id, unsigned long iova,
 		     unsigned long length, unsigned int domains),

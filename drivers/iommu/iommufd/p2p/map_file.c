@@ -196,7 +196,7 @@ static unsigned int iopt_file_seals(struct file *file)
 static struct iopt_pages *iopt_alloc_file_pages(struct file *file,
 						unsigned long start,
 						unsigned long length,
-						bool writable)
+						bool readable, bool writable)
 {
 	unsigned long start_byte = start % PAGE_SIZE;
 	struct iopt_pages *pages;
@@ -212,6 +212,13 @@ static struct iopt_pages *iopt_alloc_file_pages(struct file *file,
 	 */
 	if (!shmem_file(file) && !is_file_hugepages(file))
 		return ERR_PTR(-EINVAL);
+
+	/*
+	 * Device reads must not see more than the fd holder can read: an
+	 * O_WRONLY fd gives no READABLE mapping.  Writes are checked below.
+	 */
+	if (readable && !(file->f_mode & FMODE_READ))
+		return ERR_PTR(-EPERM);
 
 	/*
 	 * A writeable mapping is a shared writable mapping of the file for
@@ -256,6 +263,7 @@ static struct iopt_pages *iopt_alloc_file_pages(struct file *file,
 static struct iopt_pages *iopt_map_file_alloc_pages(int fd,
 						    unsigned long start,
 						    unsigned long length,
+						    bool readable,
 						    bool writable,
 						    unsigned long *start_byte)
 {
@@ -267,7 +275,7 @@ static struct iopt_pages *iopt_map_file_alloc_pages(int fd,
 
 		if (!IS_ERR(dmabuf)) {
 			pages = iopt_alloc_dmabuf_pages(dmabuf, start, length,
-							writable);
+							readable, writable);
 			/* pages has its own reference on success */
 			dma_buf_put(dmabuf);
 			*start_byte = start % PAGE_SIZE;
@@ -278,7 +286,8 @@ static struct iopt_pages *iopt_map_file_alloc_pages(int fd,
 	file = fget(fd);
 	if (!file)
 		return ERR_PTR(-EBADF);
-	pages = iopt_alloc_file_pages(file, start, length, writable);
+	pages = iopt_alloc_file_pages(file, start, length, readable,
+				      writable);
 	/* pages has its own reference on success */
 	fput(file);
 	if (!IS_ERR(pages))
@@ -286,23 +295,30 @@ static struct iopt_pages *iopt_map_file_alloc_pages(int fd,
 	return pages;
 }
 
-static int iopt_map_file_pages(struct iommufd_ctx *ictx,
-			       struct io_pagetable *iopt, unsigned long *iova,
-			       int fd, unsigned long start,
-			       unsigned long length, int iommu_prot,
-			       unsigned int flags)
+/**
+ * iopt_map_p2p_pages() - Map one new iopt_pages into an io_pagetable
+ * @ictx: the iommufd context, for the accounting mode
+ * @iopt: the io_pagetable
+ * @iova: in: the IOVA with IOPT_ALLOC_IOVA clear; out: the IOVA used
+ * @pages: the pages, whose reference is consumed on success and failure
+ * @start_byte: offset of the first mapped byte from byte 0 of page index 0
+ * @length: number of bytes
+ * @iommu_prot: IOMMU_READ/IOMMU_WRITE/IOMMU_CACHE
+ * @flags: IOPT_ALLOC_IOVA or 0
+ *
+ * The tail shared by IOMMU_IOAS_MAP_FILE and the BAR-by-address path.
+ *
+ * Context: no iommufd lock held.
+ * Return: 0 or a negative errno from iopt_map_pages().
+ */
+int iopt_map_p2p_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
+		       unsigned long *iova, struct iopt_pages *pages,
+		       unsigned long start_byte, unsigned long length,
+		       int iommu_prot, unsigned int flags)
 {
 	struct iopt_pages_list *elm;
-	unsigned long start_byte;
 	LIST_HEAD(pages_list);
-	struct iopt_pages *pages;
 	int rc;
-
-	pages = iopt_map_file_alloc_pages(fd, start, length,
-					  iommu_prot & IOMMU_WRITE,
-					  &start_byte);
-	if (IS_ERR(pages))
-		return PTR_ERR(pages);
 
 	elm = kzalloc(sizeof(*elm), GFP_KERNEL_ACCOUNT);
 	if (!elm) {
@@ -324,6 +340,25 @@ static int iopt_map_file_pages(struct iommufd_ctx *ictx,
 	rc = iopt_map_pages(iopt, &pages_list, length, iova, iommu_prot, flags);
 	iopt_free_pages_list(&pages_list);
 	return rc;
+}
+
+static int iopt_map_file_pages(struct iommufd_ctx *ictx,
+			       struct io_pagetable *iopt, unsigned long *iova,
+			       int fd, unsigned long start,
+			       unsigned long length, int iommu_prot,
+			       unsigned int flags)
+{
+	unsigned long start_byte;
+	struct iopt_pages *pages;
+
+	pages = iopt_map_file_alloc_pages(fd, start, length,
+					  iommu_prot & IOMMU_READ,
+					  iommu_prot & IOMMU_WRITE,
+					  &start_byte);
+	if (IS_ERR(pages))
+		return PTR_ERR(pages);
+	return iopt_map_p2p_pages(ictx, iopt, iova, pages, start_byte, length,
+				  iommu_prot, flags);
 }
 
 /* Same conversion as ioas.c, where it is static */

@@ -93,10 +93,34 @@ static inline bool iopt_pages_is_dmabuf(const struct iopt_pages *pages)
 	       pages->type == IOPT_ADDRESS_DMABUF;
 }
 
+struct iommufd_ctx;
+int iopt_map_p2p_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
+		       unsigned long *iova, struct iopt_pages *pages,
+		       unsigned long start_byte, unsigned long length,
+		       int iommu_prot, unsigned int flags);
+
+/* bar_va.c */
+#if IS_ENABLED(CONFIG_DMA_SHARED_BUFFER)
+bool iopt_try_map_bar_va(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
+			 unsigned long *iova, void __user *uptr,
+			 unsigned long length, int iommu_prot,
+			 unsigned int flags, int *rc);
+#else
+static inline bool iopt_try_map_bar_va(struct iommufd_ctx *ictx,
+				       struct io_pagetable *iopt,
+				       unsigned long *iova, void __user *uptr,
+				       unsigned long length, int iommu_prot,
+				       unsigned int flags, int *rc)
+{
+	return false;
+}
+#endif
+
 /* dmabuf.c, see p2p/dmabuf.h */
 struct iopt_pages *iopt_alloc_dmabuf_pages(struct dma_buf *dmabuf,
 					   unsigned long start,
-					   unsigned long length, bool writable);
+					   unsigned long length, bool readable,
+					   bool writable);
 void iopt_dmabuf_release(struct iopt_pages *pages);
 int iopt_dmabuf_fill_domains(struct iopt_area *area, struct iopt_pages *pages);
 void iopt_dmabuf_unfill_domains(struct iopt_area *area,

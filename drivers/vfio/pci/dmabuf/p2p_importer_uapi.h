@@ -31,20 +31,25 @@
  * @flags: P2P_IMPORTER_IMPORT_* (in)
  * @size: size of the dma-buf (out)
  * @nr_segs: DMA segments of the first mapping (out)
- * @pad: must be 0
+ * @unmap_delay_ms: 0: unmap inside move_notify, as a well behaved importer
+ *	does; otherwise unmap that many ms after each move_notify, from a
+ *	work item (in), to test the exporter's bounded wait for importers
  *
  * Attaches (dynamic, peer2peer, with move_notify) and maps the dma-buf
  * under its reservation lock.  Fails with the attach or map error, e.g.
  * EOPNOTSUPP, EINVAL (no P2P path) or ENODEV (revoked).  EBUSY if this
- * file already imported a dma-buf.
+ * file already imported a dma-buf.  EINVAL for @unmap_delay_ms above
+ * P2P_IMPORTER_MAX_UNMAP_DELAY_MS.
  */
 struct p2p_importer_import {
 	__s32 fd;
 	__u32 flags;
 	__u64 size;
 	__u32 nr_segs;
-	__u32 pad;
+	__u32 unmap_delay_ms;
 };
+
+#define P2P_IMPORTER_MAX_UNMAP_DELAY_MS	600000
 
 #define P2P_IMPORTER_DMA_TO_DMABUF	1	/* edu buffer -> dma-buf */
 #define P2P_IMPORTER_DMA_FROM_DMABUF	2	/* dma-buf -> edu buffer */

@@ -10,7 +10,9 @@
  * Each open file can import one dma-buf as a dynamic, peer-to-peer
  * importer.  move_notify waits for the edu DMA engine to be idle and
  * unmaps; the next DMA request maps again, which fails (ENODEV) while the
- * exporter has the dma-buf revoked.
+ * exporter has the dma-buf revoked.  An import may instead ask for the
+ * unmap to happen late, from a delayed work item, which is how a slow or
+ * misbehaving importer looks to the exporter.
  *
  * edu registers (QEMU docs/specs/edu.txt): 0x80 DMA source, 0x88 DMA
  * destination, 0x90 count, 0x98 command (bit 0 start/busy, bit 1 set:
@@ -19,6 +21,8 @@
  *
  * Lock order: idev->lock -> dma-buf reservation lock -> idev->dma_lock.
  * move_notify runs with the reservation lock held and only takes dma_lock.
+ * The delayed unmap work takes the reservation lock alone; it is cancelled
+ * under idev->lock before the import is released.
  * No user copies are done with any of these locks held.
  */
 #include <linux/dma-buf.h>
@@ -35,6 +39,7 @@
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 
 #include "p2p_importer_uapi.h"
 
@@ -75,6 +80,9 @@ struct p2p_imp_ctx {
 	struct list_head node;
 	struct dma_buf *dmabuf;
 	struct dma_buf_attachment *attach;
+	/* Set at import; 0 means unmap inside move_notify */
+	unsigned int unmap_delay_ms;
+	struct delayed_work unmap_work;
 	/* Below: protected by the reservation lock of @dmabuf */
 	struct sg_table *sgt;
 	u64 move_notify_count;
@@ -171,6 +179,16 @@ static int p2p_imp_map_locked(struct p2p_imp_ctx *ctx)
 	return ret < 0 ? ret : 0;
 }
 
+static void p2p_imp_unmap_work(struct work_struct *work)
+{
+	struct p2p_imp_ctx *ctx = container_of(to_delayed_work(work),
+					       struct p2p_imp_ctx, unmap_work);
+
+	dma_resv_lock(ctx->dmabuf->resv, NULL);
+	p2p_imp_unmap_locked(ctx);
+	dma_resv_unlock(ctx->dmabuf->resv);
+}
+
 static void p2p_imp_move_notify(struct dma_buf_attachment *attach)
 {
 	struct p2p_imp_ctx *ctx = attach->importer_priv;
@@ -178,6 +196,13 @@ static void p2p_imp_move_notify(struct dma_buf_attachment *attach)
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 	ctx->move_notify_count++;
+
+	/* A late importer: keep the mapping for a while */
+	if (ctx->unmap_delay_ms) {
+		schedule_delayed_work(&ctx->unmap_work,
+				      msecs_to_jiffies(ctx->unmap_delay_ms));
+		return;
+	}
 
 	/*
 	 * DMA is issued with the reservation lock held, so none of ours can
@@ -208,6 +233,7 @@ static void p2p_imp_release_import(struct p2p_imp_ctx *ctx)
 	if (!ctx->attach)
 		return;
 
+	cancel_delayed_work_sync(&ctx->unmap_work);
 	dma_resv_lock(ctx->dmabuf->resv, NULL);
 	p2p_imp_unmap_locked(ctx);
 	dma_resv_unlock(ctx->dmabuf->resv);
@@ -226,8 +252,9 @@ static int p2p_imp_import(struct p2p_imp_ctx *ctx,
 	struct dma_buf *dmabuf;
 	int ret;
 
-	if (arg->pad || arg->flags & ~(P2P_IMPORTER_IMPORT_NO_P2P |
-				       P2P_IMPORTER_IMPORT_STATIC))
+	if (arg->flags & ~(P2P_IMPORTER_IMPORT_NO_P2P |
+			   P2P_IMPORTER_IMPORT_STATIC) ||
+	    arg->unmap_delay_ms > P2P_IMPORTER_MAX_UNMAP_DELAY_MS)
 		return -EINVAL;
 
 	dmabuf = dma_buf_get(arg->fd);
@@ -257,6 +284,7 @@ static int p2p_imp_import(struct p2p_imp_ctx *ctx,
 	}
 	ctx->dmabuf = dmabuf;
 	ctx->attach = attach;
+	ctx->unmap_delay_ms = arg->unmap_delay_ms;
 
 	dma_resv_lock(dmabuf->resv, NULL);
 	ret = p2p_imp_map_locked(ctx);
@@ -467,6 +495,7 @@ static int p2p_imp_open(struct inode *inode, struct file *file)
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
 	if (!ctx)
 		return -ENOMEM;
+	INIT_DELAYED_WORK(&ctx->unmap_work, p2p_imp_unmap_work);
 
 	mutex_lock(&idev->lock);
 	if (idev->gone) {

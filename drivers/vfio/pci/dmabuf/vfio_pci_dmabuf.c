@@ -7,6 +7,7 @@
 #include <linux/dma-buf-phys.h>
 #include <linux/dma-resv.h>
 #include <linux/fcntl.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
@@ -24,7 +25,7 @@ static int vfio_pci_dmabuf_attach(struct dma_buf *dmabuf,
 				  struct dma_buf_attachment *attach)
 {
 	struct vfio_pci_dmabuf *priv = dmabuf->priv;
-	struct pci_dev *pdev = priv->vdev->pdev;
+	struct pci_dev *pdev = priv->pdev;
 	struct vfio_pci_dmabuf_attach *ap;
 	enum vfio_pci_dmabuf_path type = VFIO_PCI_DMABUF_PATH_NONE;
 	bool phys = dma_buf_attachment_is_phys(attach);
@@ -120,8 +121,10 @@ vfio_pci_dmabuf_map(struct dma_buf_attachment *attach,
 		return ERR_PTR(-EINVAL);
 
 	sgt = vfio_pci_dmabuf_p2p_map(priv, attach->dev, ap->map_type, dir);
-	if (!IS_ERR(sgt))
+	if (!IS_ERR(sgt)) {
+		ap->nr_mapped++;
 		atomic_inc(&priv->nr_mappings);
+	}
 	return sgt;
 }
 
@@ -133,29 +136,61 @@ static void vfio_pci_dmabuf_unmap(struct dma_buf_attachment *attach,
 	struct vfio_pci_dmabuf_attach *ap = attach->priv;
 
 	vfio_pci_dmabuf_p2p_unmap(attach->dev, ap->map_type, sgt, dir);
+	ap->nr_mapped--;
 	if (atomic_dec_and_test(&priv->nr_mappings))
 		wake_up_all(&priv->unmap_wq);
+}
+
+/**
+ * vfio_pci_dmabuf_take_vdev - detach a dma-buf from its device
+ * @priv: the dma-buf
+ *
+ * Clears @priv->vdev under the reservation lock.  The caller that gets the
+ * device back owns the registration reference the dma-buf held and must
+ * unlink @priv from the device's list and drop the reference; a second
+ * caller gets NULL.  See "Lifetime" in vfio_pci_dmabuf.h.
+ *
+ * Context: takes the reservation lock of the dma-buf.
+ * Return: the device, or NULL if the dma-buf was already detached.
+ */
+struct vfio_pci_core_device *vfio_pci_dmabuf_take_vdev(struct vfio_pci_dmabuf *priv)
+{
+	struct vfio_pci_core_device *vdev;
+
+	dma_resv_lock(priv->dmabuf->resv, NULL);
+	vdev = priv->vdev;
+	priv->vdev = NULL;
+	dma_resv_unlock(priv->dmabuf->resv);
+	return vdev;
 }
 
 static void vfio_pci_dmabuf_release(struct dma_buf *dmabuf)
 {
 	struct vfio_pci_dmabuf *priv = dmabuf->priv;
-	struct vfio_pci_core_device *vdev = priv->vdev;
+	struct vfio_pci_core_device *vdev;
 
 	mutex_lock(&vfio_pci_dmabuf_all_lock);
 	list_del(&priv->all_node);
 	mutex_unlock(&vfio_pci_dmabuf_all_lock);
 
-	/* Unlinked here, or already by vfio_pci_dmabuf_close(). */
-	mutex_lock(&vdev->dmabuf_lock);
-	list_del_init(&priv->dev_node);
-	mutex_unlock(&vdev->dmabuf_lock);
+	/*
+	 * Still attached to an open device: leave its list, then drop the
+	 * registration.  After vfio_pci_dmabuf_close() there is no device to
+	 * touch: it may be unbound and freed already.
+	 */
+	vdev = vfio_pci_dmabuf_take_vdev(priv);
+	if (vdev) {
+		mutex_lock(&vdev->dmabuf_lock);
+		list_del_init(&priv->dev_node);
+		mutex_unlock(&vdev->dmabuf_lock);
+		vfio_device_put_registration(&vdev->vdev);
+	}
 
 	WARN_ON(atomic_read(&priv->nr_mappings));
-	trace_vfio_pci_dmabuf_release(pci_name(vdev->pdev), priv->id,
+	trace_vfio_pci_dmabuf_release(pci_name(priv->pdev), priv->id,
 				      priv->revoke_count);
 
-	vfio_device_put_registration(&vdev->vdev);
+	pci_dev_put(priv->pdev);
 	kfree(priv->ranges);
 	kfree(priv);
 }
@@ -179,6 +214,12 @@ static const struct dma_buf_ops vfio_pci_dmabuf_ops = {
  * unmaps synchronously inside move_notify, so nr_mappings does not count
  * it.
  */
+static bool vfio_pci_dmabuf_vma_is_ours(struct vm_area_struct *vma);
+static struct dma_buf *vfio_pci_dmabuf_vma_get(struct vm_area_struct *vma,
+					       unsigned long addr,
+					       unsigned long len,
+					       bool writable);
+
 static int vfio_pci_dmabuf_get_ranges(struct dma_buf_attachment *attach,
 				      struct dma_buf_phys_range *ranges,
 				      unsigned int max_ranges)
@@ -199,6 +240,8 @@ static int vfio_pci_dmabuf_get_ranges(struct dma_buf_attachment *attach,
 
 static const struct dma_buf_phys_ops vfio_pci_dmabuf_phys_ops = {
 	.get_ranges = vfio_pci_dmabuf_get_ranges,
+	.vma_is_ours = vfio_pci_dmabuf_vma_is_ours,
+	.vma_get_dmabuf = vfio_pci_dmabuf_vma_get,
 };
 
 static struct dma_buf_phys_exporter vfio_pci_dmabuf_phys_exporter = {
@@ -255,26 +298,16 @@ vfio_pci_dmabuf_get_args(struct vfio_device_feature_dma_buf __user *arg,
 				 sizeof(struct vfio_region_dma_range));
 }
 
-/**
- * vfio_pci_dmabuf_feature - VFIO_DEVICE_FEATURE_DMA_BUF handler
- * @device: vfio device the feature ioctl was issued on
- * @flags: VFIO_DEVICE_FEATURE flags
- * @arg: user pointer to struct vfio_device_feature_dma_buf
- * @argsz: size of the user buffer at @arg
- *
- * Validates the request, creates a dma-buf covering the ranges of the BAR
- * and installs a file descriptor for it.
- *
- * Return: the new file descriptor, 0 for a successful PROBE, or a negative
- * errno.
+/*
+ * Create a dma-buf of @nr_ranges @ranges (validated here, consumed) of BAR
+ * @bar of @vdev, opened with @open_flags.  @from_va marks the dma-bufs made
+ * for an IOMMU mapping of a BAR mmap, which no fd refers to.
  */
-int vfio_pci_dmabuf_feature(struct vfio_device *device, u32 flags,
-			    void __user *arg, size_t argsz)
+static struct dma_buf *
+vfio_pci_dmabuf_create(struct vfio_pci_core_device *vdev, u32 bar,
+		       struct vfio_region_dma_range *ranges, u32 nr_ranges,
+		       u32 open_flags, bool from_va)
 {
-	struct vfio_pci_core_device *vdev =
-		container_of(device, struct vfio_pci_core_device, vdev);
-	struct vfio_device_feature_dma_buf hdr;
-	struct vfio_region_dma_range *ranges;
 	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
 	struct pci_dev *pdev = vdev->pdev;
 	struct vfio_pci_dmabuf *priv;
@@ -282,33 +315,16 @@ int vfio_pci_dmabuf_feature(struct vfio_device *device, u32 flags,
 	size_t size;
 	int ret;
 
-	/*
-	 * Drivers that replace the ioctl handler present their own BAR
-	 * layout; the dma-buf needs the real PCI resources.
-	 */
-	if (device->ops->ioctl != vfio_pci_core_ioctl)
-		return -EOPNOTSUPP;
-
-	ret = vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_GET,
-				 sizeof(hdr));
-	if (ret != 1)
-		return ret;
-
-	ranges = vfio_pci_dmabuf_get_args(arg, argsz, &hdr);
-	if (IS_ERR(ranges))
-		return PTR_ERR(ranges);
-
-	ret = vfio_pci_dmabuf_check_bar(pdev, hdr.region_index);
+	ret = vfio_pci_dmabuf_check_bar(pdev, bar);
 	if (ret)
 		goto err_free_ranges;
 
-	ret = vfio_pci_dmabuf_check_ranges(pdev, hdr.region_index, ranges,
-					   hdr.nr_ranges, &size);
+	ret = vfio_pci_dmabuf_check_ranges(pdev, bar, ranges, nr_ranges, &size);
 	if (ret)
 		goto err_free_ranges;
 
 	/* Claim the BAR for vfio-pci, as a BAR mmap would. */
-	if (vfio_pci_core_setup_barmap(vdev, hdr.region_index)) {
+	if (vfio_pci_core_setup_barmap(vdev, bar)) {
 		ret = -ENODEV;
 		goto err_free_ranges;
 	}
@@ -319,9 +335,11 @@ int vfio_pci_dmabuf_feature(struct vfio_device *device, u32 flags,
 		goto err_free_ranges;
 	}
 	priv->vdev = vdev;
-	priv->bar = hdr.region_index;
-	priv->nr_ranges = hdr.nr_ranges;
+	priv->pdev = pdev;
+	priv->bar = bar;
+	priv->nr_ranges = nr_ranges;
 	priv->size = size;
+	priv->from_va = from_va;
 	priv->id = atomic64_inc_return(&vfio_pci_dmabuf_next_id);
 	priv->state = VFIO_PCI_DMABUF_REVOKED;
 	INIT_LIST_HEAD(&priv->dev_node);
@@ -339,10 +357,11 @@ int vfio_pci_dmabuf_feature(struct vfio_device *device, u32 flags,
 		ret = -ENODEV;
 		goto err_free_priv;
 	}
+	pci_dev_get(pdev);
 
 	exp_info.ops = &vfio_pci_dmabuf_ops;
 	exp_info.size = priv->size;
-	exp_info.flags = hdr.open_flags;
+	exp_info.flags = open_flags;
 	exp_info.priv = priv;
 
 	dmabuf = dma_buf_export(&exp_info);
@@ -370,21 +389,118 @@ int vfio_pci_dmabuf_feature(struct vfio_device *device, u32 flags,
 
 	trace_vfio_pci_dmabuf_export(pci_name(pdev), priv->id, priv->bar,
 				     priv->nr_ranges, priv->size,
-				     priv->state != VFIO_PCI_DMABUF_ACTIVE);
-
-	ret = dma_buf_fd(dmabuf, hdr.open_flags);
-	if (ret < 0)
-		dma_buf_put(dmabuf);
-	return ret;
+				     priv->state != VFIO_PCI_DMABUF_ACTIVE,
+				     from_va);
+	return dmabuf;
 
 err_put_registration:
+	pci_dev_put(pdev);
 	vfio_device_put_registration(&vdev->vdev);
 err_free_priv:
 	kfree(priv->ranges);
 	kfree(priv);
 err_free_ranges:
 	kfree(ranges);
+	return ERR_PTR(ret);
+}
+
+/**
+ * vfio_pci_dmabuf_feature - VFIO_DEVICE_FEATURE_DMA_BUF handler
+ * @device: vfio device the feature ioctl was issued on
+ * @flags: VFIO_DEVICE_FEATURE flags
+ * @arg: user pointer to struct vfio_device_feature_dma_buf
+ * @argsz: size of the user buffer at @arg
+ *
+ * Validates the request, creates a dma-buf covering the ranges of the BAR
+ * and installs a file descriptor for it.
+ *
+ * Return: the new file descriptor, 0 for a successful PROBE, or a negative
+ * errno.
+ */
+int vfio_pci_dmabuf_feature(struct vfio_device *device, u32 flags,
+			    void __user *arg, size_t argsz)
+{
+	struct vfio_pci_core_device *vdev =
+		container_of(device, struct vfio_pci_core_device, vdev);
+	struct vfio_device_feature_dma_buf hdr;
+	struct vfio_region_dma_range *ranges;
+	struct dma_buf *dmabuf;
+	int ret;
+
+	/*
+	 * Drivers that replace the ioctl handler present their own BAR
+	 * layout; the dma-buf needs the real PCI resources.
+	 */
+	if (device->ops->ioctl != vfio_pci_core_ioctl)
+		return -EOPNOTSUPP;
+
+	ret = vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_GET,
+				 sizeof(hdr));
+	if (ret != 1)
+		return ret;
+
+	ranges = vfio_pci_dmabuf_get_args(arg, argsz, &hdr);
+	if (IS_ERR(ranges))
+		return PTR_ERR(ranges);
+
+	dmabuf = vfio_pci_dmabuf_create(vdev, hdr.region_index, ranges,
+					hdr.nr_ranges, hdr.open_flags, false);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+
+	ret = dma_buf_fd(dmabuf, hdr.open_flags);
+	if (ret < 0)
+		dma_buf_put(dmabuf);
 	return ret;
+}
+
+/*
+ * dma_buf_phys_ops.vma_is_ours: a BAR mmap of a vfio-pci device.  Called
+ * with mmap_lock held; compares a pointer and takes no lock.
+ */
+static bool vfio_pci_dmabuf_vma_is_ours(struct vm_area_struct *vma)
+{
+	return vma->vm_ops == &vfio_pci_mmap_ops;
+}
+
+/*
+ * dma_buf_phys_ops.vma_get_dmabuf: the same dma-buf VFIO_DEVICE_FEATURE_DMA_BUF
+ * would give for the bytes [@addr, @addr + @len) of a BAR mmap, without an
+ * fd.  The VMA keeps the device file, so the device open, while mmap_lock
+ * is held.
+ */
+static struct dma_buf *vfio_pci_dmabuf_vma_get(struct vm_area_struct *vma,
+					       unsigned long addr,
+					       unsigned long len,
+					       bool writable)
+{
+	struct vfio_pci_core_device *vdev = vma->vm_private_data;
+	struct vfio_region_dma_range *range;
+	unsigned long end;
+	u32 bar;
+
+	mmap_assert_locked(vma->vm_mm);
+	if (WARN_ON(!vfio_pci_dmabuf_vma_is_ours(vma)))
+		return ERR_PTR(-EINVAL);
+	if (vdev->vdev.ops->ioctl != vfio_pci_core_ioctl)
+		return ERR_PTR(-EOPNOTSUPP);
+	/* All of it inside this one mapping, with its permissions */
+	if (!len || check_add_overflow(addr, len, &end) || end > vma->vm_end)
+		return ERR_PTR(-EFAULT);
+	if (!(vma->vm_flags & VM_READ) ||
+	    (writable && !(vma->vm_flags & VM_WRITE)))
+		return ERR_PTR(-EFAULT);
+
+	range = kzalloc(sizeof(*range), GFP_KERNEL);
+	if (!range)
+		return ERR_PTR(-ENOMEM);
+	bar = vma->vm_pgoff >> (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT);
+	range->offset = ((vma->vm_pgoff &
+			  ((1UL << (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT)) - 1))
+			 << PAGE_SHIFT) + (addr - vma->vm_start);
+	range->length = len;
+	return vfio_pci_dmabuf_create(vdev, bar, range, 1,
+				      writable ? O_RDWR : O_RDONLY, true);
 }
 
 /**

@@ -57,10 +57,23 @@
  * or memory_lock: map_dma_buf runs with the reservation lock held and only
  * looks at the dma-buf state.
  *
- * The dma-buf holds a registration reference of the vfio device until
- * ->release(), so the vfio_pci_core_device outlives every dma-buf and an
- * unbind waits (and sends the user the device request) until all of the
- * device's dma-buf files are gone.
+ * Lifetime.  Each dma-buf on vdev->dmabufs holds a registration reference
+ * of the vfio device, so the vfio_pci_core_device cannot go away while the
+ * device is open and exports.  The reference is owned by whoever clears
+ * priv->vdev, which is done under the reservation lock: close of the device
+ * (vfio_pci_dmabuf_close(), the dma-buf becomes DEAD) or ->release() of the
+ * dma-buf, whichever comes first.  After close the dma-buf no longer
+ * refers to the device at all, so an unbind, a hot unplug or disabling
+ * SR-IOV never waits for the holder of a dead dma-buf file; ->release()
+ * then touches nothing but the dma-buf.  priv->pdev is a plain pci_dev
+ * reference, valid until ->release(), for names and the P2P path.
+ *
+ * Bounded waits.  A revoke waits for the importers' fences and unmaps for
+ * at most vfio_pci_dmabuf_unmap_timeout_ms (module parameter of
+ * vfio-pci-core, dmabuf_unmap_timeout_ms).  Revokes run from device
+ * resets and AER recovery under device_lock, so one importer that does not
+ * unmap must not hang the PCI core: when the bound expires the importers
+ * still attached are named in the log and the revoke goes on.
  */
 #ifndef __VFIO_PCI_DMABUF_H
 #define __VFIO_PCI_DMABUF_H
@@ -125,7 +138,10 @@ struct vfio_pci_dmabuf_range {
 /**
  * struct vfio_pci_dmabuf - exporter private data of one dma-buf
  * @dmabuf: the dma-buf; valid until ->release() returns
- * @vdev: exporting device; valid until ->release() (registration held)
+ * @vdev: exporting device while the dma-buf holds its registration; NULL
+ *	once the device was closed or the dma-buf released.  Written under
+ *	the reservation lock, see "Lifetime" above
+ * @pdev: exporting PCI device, referenced until ->release()
  * @dev_node: entry in @vdev->dmabufs, protected by vdev->dmabuf_lock
  * @all_node: entry in the debugfs list, protected by
  *	vfio_pci_dmabuf_all_lock
@@ -134,6 +150,8 @@ struct vfio_pci_dmabuf_range {
  * @nr_ranges: number of entries in @ranges
  * @nr_segs: number of scatterlist entries a mapping needs
  * @size: sum of the range lengths, the dma-buf size
+ * @from_va: made for an IOMMU mapping of a BAR mmap (IOMMU_IOAS_MAP or
+ *	VFIO_IOMMU_MAP_DMA of its address); no fd refers to it
  * @ranges: the exported slices, in dma-buf order
  * @state: see enum vfio_pci_dmabuf_state; protected by the reservation lock
  * @revoke_count: number of ACTIVE -> REVOKED/DEAD transitions
@@ -144,6 +162,7 @@ struct vfio_pci_dmabuf_range {
 struct vfio_pci_dmabuf {
 	struct dma_buf *dmabuf;
 	struct vfio_pci_core_device *vdev;
+	struct pci_dev *pdev;
 	struct list_head dev_node;
 	struct list_head all_node;
 	u64 id;
@@ -151,6 +170,7 @@ struct vfio_pci_dmabuf {
 	u32 nr_ranges;
 	unsigned int nr_segs;
 	size_t size;
+	bool from_va;
 	struct vfio_pci_dmabuf_range *ranges;
 	enum vfio_pci_dmabuf_state state;
 	unsigned long revoke_count;
@@ -162,10 +182,16 @@ struct vfio_pci_dmabuf {
 /**
  * struct vfio_pci_dmabuf_attach - exporter private data of one attachment
  * @map_type: how map_dma_buf translates the BAR for this importer
+ * @nr_mapped: sg_tables of this importer not unmapped yet; protected by
+ *	the reservation lock (dynamic importers map and unmap under it)
  */
 struct vfio_pci_dmabuf_attach {
 	enum vfio_pci_dmabuf_path map_type;
+	unsigned int nr_mapped;
 };
+
+/* vfio_pci_dmabuf.c */
+struct vfio_pci_core_device *vfio_pci_dmabuf_take_vdev(struct vfio_pci_dmabuf *priv);
 
 /* vfio_pci_dmabuf_validate.c */
 int vfio_pci_dmabuf_check_bar(struct pci_dev *pdev, u32 bar);
@@ -192,6 +218,7 @@ unsigned int vfio_pci_dmabuf_count_segs(const struct vfio_pci_dmabuf *priv);
 const char *vfio_pci_dmabuf_map_type_name(enum vfio_pci_dmabuf_path type);
 
 /* vfio_pci_dmabuf_revoke.c */
+extern unsigned int vfio_pci_dmabuf_unmap_timeout_ms;
 bool vfio_pci_dmabuf_mem_usable(struct vfio_pci_core_device *vdev);
 void vfio_pci_dmabuf_restore_work(struct work_struct *work);
 const char *vfio_pci_dmabuf_reason_name(enum vfio_pci_dmabuf_reason why);

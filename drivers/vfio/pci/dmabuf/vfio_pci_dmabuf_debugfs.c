@@ -51,8 +51,9 @@ static int vfio_pci_dmabuf_show_one(struct seq_file *s,
 		return ret;
 
 	seq_printf(s,
-		   "dmabuf %llu dev %s bar %u size %#zx state %s revokes %lu last_revoke %s mappings %d\n",
-		   priv->id, pci_name(priv->vdev->pdev), priv->bar, priv->size,
+		   "dmabuf %llu dev %s bar %u size %#zx source %s state %s revokes %lu last_revoke %s mappings %d\n",
+		   priv->id, pci_name(priv->pdev), priv->bar, priv->size,
+		   priv->from_va ? "va" : "fd",
 		   vfio_pci_dmabuf_state_name(priv->state), priv->revoke_count,
 		   priv->revoke_count ?
 			vfio_pci_dmabuf_reason_name(priv->last_reason) : "-",

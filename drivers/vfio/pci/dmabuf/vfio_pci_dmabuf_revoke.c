@@ -11,14 +11,25 @@
  * machine and the lock order.
  */
 #include <linux/dma-resv.h>
+#include <linux/jiffies.h>
+#include <linux/moduleparam.h>
 #include <linux/sched.h>
 #include <linux/workqueue.h>
 
 #include "vfio_pci_dmabuf.h"
 #include "vfio_pci_dmabuf_trace.h"
 
-/* How long to wait for importers before complaining (and waiting more). */
-#define VFIO_PCI_DMABUF_UNMAP_WARN	(10 * HZ)
+/*
+ * How long a revoke waits for the importers' fences and unmaps.  It runs
+ * under device_lock from PCI core resets and AER recovery, so it must end:
+ * an importer that does not unmap in time is named in the log and the
+ * revoke goes on without it.
+ */
+unsigned int vfio_pci_dmabuf_unmap_timeout_ms = 10000;
+module_param_named(dmabuf_unmap_timeout_ms, vfio_pci_dmabuf_unmap_timeout_ms,
+		   uint, 0644);
+MODULE_PARM_DESC(dmabuf_unmap_timeout_ms,
+		 "Longest wait, in ms, for dma-buf importers to stop using a BAR that is being revoked (default: 10000)");
 
 /**
  * vfio_pci_dmabuf_reason_name - name of a revocation reason
@@ -93,30 +104,69 @@ static unsigned int vfio_pci_dmabuf_nr_attach(struct vfio_pci_dmabuf *priv)
 	return n;
 }
 
-static void vfio_pci_dmabuf_wait_unmapped(struct vfio_pci_dmabuf *priv)
+/*
+ * Name the importers a revoke gave up waiting for: after the fence wait
+ * every attachment (a fence does not say whose it is), after the unmap
+ * wait those with sg_tables still mapped.
+ */
+static void vfio_pci_dmabuf_report_importers(struct vfio_pci_dmabuf *priv,
+					     bool fences)
 {
-	/*
-	 * Importers unmap from move_notify or shortly after.  An importer
-	 * that never does is a bug: the BAR must not go away under its DMA,
-	 * so keep waiting, but say so.
-	 */
-	while (!wait_event_timeout(priv->unmap_wq,
-				   !atomic_read(&priv->nr_mappings),
-				   VFIO_PCI_DMABUF_UNMAP_WARN))
-		pci_warn(priv->vdev->pdev,
-			 "dma-buf %llu: %d mapping(s) still alive after move_notify, waiting\n",
-			 priv->id, atomic_read(&priv->nr_mappings));
+	struct dma_buf_attachment *attach;
+
+	dma_resv_assert_held(priv->dmabuf->resv);
+	list_for_each_entry(attach, &priv->dmabuf->attachments, node) {
+		struct vfio_pci_dmabuf_attach *ap = attach->priv;
+
+		/* Physical address importers never map, see the header */
+		if (!fences && (!ap || !ap->nr_mapped))
+			continue;
+		pci_warn(priv->pdev,
+			 "dma-buf %llu: importer %s (%s) did not %s within %u ms, revoking anyway\n",
+			 priv->id, dev_name(attach->dev),
+			 dev_driver_string(attach->dev),
+			 fences ? "signal its fences" : "unmap",
+			 READ_ONCE(vfio_pci_dmabuf_unmap_timeout_ms));
+	}
+}
+
+/*
+ * Wait until every sg_table is unmapped, until @deadline at the latest.
+ * Importers unmap from move_notify or shortly after; one that does not is
+ * reported and left behind, see vfio_pci_dmabuf_unmap_timeout_ms.
+ */
+static void vfio_pci_dmabuf_wait_unmapped(struct vfio_pci_dmabuf *priv,
+					  unsigned long deadline)
+{
+	long left = max_t(long, (long)(deadline - jiffies), 0);
+
+	if (wait_event_timeout(priv->unmap_wq,
+			       !atomic_read(&priv->nr_mappings), left))
+		return;
+
+	dma_resv_lock(priv->dmabuf->resv, NULL);
+	if (atomic_read(&priv->nr_mappings)) {
+		trace_vfio_pci_dmabuf_unmap_timeout(pci_name(priv->pdev),
+						    priv->id,
+						    atomic_read(&priv->nr_mappings));
+		vfio_pci_dmabuf_report_importers(priv, false);
+	}
+	dma_resv_unlock(priv->dmabuf->resv);
 }
 
 /*
  * Move one dma-buf out of ACTIVE.  move_notify is sent under the
  * reservation lock; then wait for the importers' fences (bookkeeping
- * usage covers all of them) and for every sg_table to be unmapped.
+ * usage covers all of them) and for every sg_table to be unmapped, both
+ * bounded by vfio_pci_dmabuf_unmap_timeout_ms.
  */
 static void vfio_pci_dmabuf_revoke_one(struct vfio_pci_dmabuf *priv,
 				       enum vfio_pci_dmabuf_state new_state,
 				       enum vfio_pci_dmabuf_reason why)
 {
+	unsigned long timeout =
+		msecs_to_jiffies(READ_ONCE(vfio_pci_dmabuf_unmap_timeout_ms));
+	unsigned long deadline = jiffies + timeout;
 	struct dma_resv *resv = priv->dmabuf->resv;
 	bool was_active;
 
@@ -126,19 +176,19 @@ static void vfio_pci_dmabuf_revoke_one(struct vfio_pci_dmabuf *priv,
 	if (was_active) {
 		priv->revoke_count++;
 		priv->last_reason = why;
-		trace_vfio_pci_dmabuf_revoke(pci_name(priv->vdev->pdev),
-					     priv->id,
+		trace_vfio_pci_dmabuf_revoke(pci_name(priv->pdev), priv->id,
 					     vfio_pci_dmabuf_reason_name(why),
 					     vfio_pci_dmabuf_nr_attach(priv),
 					     new_state == VFIO_PCI_DMABUF_DEAD);
 		dma_buf_move_notify(priv->dmabuf);
-		dma_resv_wait_timeout(resv, DMA_RESV_USAGE_BOOKKEEP, false,
-				      MAX_SCHEDULE_TIMEOUT);
+		if (dma_resv_wait_timeout(resv, DMA_RESV_USAGE_BOOKKEEP, false,
+					  timeout) <= 0)
+			vfio_pci_dmabuf_report_importers(priv, true);
 	}
 	dma_resv_unlock(resv);
 
 	if (was_active)
-		vfio_pci_dmabuf_wait_unmapped(priv);
+		vfio_pci_dmabuf_wait_unmapped(priv, deadline);
 }
 
 static void __vfio_pci_dmabuf_revoke(struct vfio_pci_core_device *vdev,
@@ -246,9 +296,10 @@ void vfio_pci_dmabuf_reset_end(struct vfio_pci_core_device *vdev)
  * vfio_pci_dmabuf_close - permanently revoke on close of the device
  * @vdev: device being closed; its BARs are about to be released
  *
- * Every dma-buf becomes DEAD and leaves the device: it can never map again,
- * even if the device is opened again.  The dma-buf keeps its registration
- * reference until its file is released.
+ * Every dma-buf becomes DEAD and is detached from the device: it can never
+ * map again, even if the device is opened again, and it drops the
+ * registration reference it held, so unbinding the device does not wait
+ * for the dma-buf files to be closed.  See "Lifetime" in vfio_pci_dmabuf.h.
  */
 void vfio_pci_dmabuf_close(struct vfio_pci_core_device *vdev)
 {
@@ -260,6 +311,9 @@ void vfio_pci_dmabuf_close(struct vfio_pci_core_device *vdev)
 		vfio_pci_dmabuf_revoke_one(priv, VFIO_PCI_DMABUF_DEAD,
 					   VFIO_PCI_DMABUF_REASON_CLOSE);
 		list_del_init(&priv->dev_node);
+		/* NULL if ->release() is waiting for dmabuf_lock to unlink */
+		if (vfio_pci_dmabuf_take_vdev(priv))
+			vfio_device_put_registration(&vdev->vdev);
 	}
 	mutex_unlock(&vdev->dmabuf_lock);
 	up_write(&vdev->memory_lock);

@@ -15,23 +15,26 @@
 
 TRACE_EVENT(vfio_pci_dmabuf_export,
 	    TP_PROTO(const char *dev, u64 id, unsigned int bar, u32 nr_ranges,
-		     size_t size, bool revoked),
-	    TP_ARGS(dev, id, bar, nr_ranges, size, revoked),
+		     size_t size, bool revoked, bool from_va),
+	    TP_ARGS(dev, id, bar, nr_ranges, size, revoked, from_va),
 	    TP_STRUCT__entry(__string(dev, dev)
 			     __field(u64, id)
 			     __field(unsigned int, bar)
 			     __field(u32, nr_ranges)
 			     __field(size_t, size)
-			     __field(bool, revoked)),
+			     __field(bool, revoked)
+			     __field(bool, from_va)),
 	    TP_fast_assign(__assign_str(dev);
 			   __entry->id = id;
 			   __entry->bar = bar;
 			   __entry->nr_ranges = nr_ranges;
 			   __entry->size = size;
-			   __entry->revoked = revoked;),
-	    TP_printk("%s dmabuf=%llu bar=%u ranges=%u size=%#zx revoked=%d",
+			   __entry->revoked = revoked;
+			   __entry->from_va = from_va;),
+	    TP_printk("%s dmabuf=%llu bar=%u ranges=%u size=%#zx revoked=%d source=%s",
 		      __get_str(dev), __entry->id, __entry->bar,
-		      __entry->nr_ranges, __entry->size, __entry->revoked)
+		      __entry->nr_ranges, __entry->size, __entry->revoked,
+		      __entry->from_va ? "va" : "fd")
 );
 
 TRACE_EVENT(vfio_pci_dmabuf_attach,
@@ -83,6 +86,19 @@ TRACE_EVENT(vfio_pci_dmabuf_restore,
 			   __entry->importers = importers;),
 	    TP_printk("%s dmabuf=%llu importers=%u", __get_str(dev),
 		      __entry->id, __entry->importers)
+);
+
+TRACE_EVENT(vfio_pci_dmabuf_unmap_timeout,
+	    TP_PROTO(const char *dev, u64 id, int mappings),
+	    TP_ARGS(dev, id, mappings),
+	    TP_STRUCT__entry(__string(dev, dev)
+			     __field(u64, id)
+			     __field(int, mappings)),
+	    TP_fast_assign(__assign_str(dev);
+			   __entry->id = id;
+			   __entry->mappings = mappings;),
+	    TP_printk("%s dmabuf=%llu mappings=%d", __get_str(dev),
+		      __entry->id, __entry->mappings)
 );
 
 TRACE_EVENT(vfio_pci_dmabuf_release,

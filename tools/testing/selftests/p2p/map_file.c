@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/iommufd.h>
@@ -1007,6 +1008,207 @@ TEST_F_TIMEOUT(map_file, pin_balance, MAP_FILE_TIMEOUT)
 		before = after;
 	}
 	ASSERT_NE(3, tries);
+}
+
+/* The fd's access mode bounds the mapping both ways: O_WRONLY gives no reads */
+TEST_F_TIMEOUT(map_file, write_only_fd, MAP_FILE_TIMEOUT)
+{
+	char path[64];
+	__u64 iova;
+	int wfd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->mfd);
+	wfd = open(path, O_WRONLY);
+	ASSERT_LE(0, wfd);
+
+	test_err_ioctl_ioas_map_file(EPERM, wfd, 0, self->size, MAP_RW);
+	test_err_ioctl_ioas_map_file(EPERM, wfd, 0, self->size,
+				     IOMMU_IOAS_MAP_READABLE);
+	/* Nothing was left behind: the whole range is still free */
+	test_ioctl_ioas_map_file_fixed(self->mfd, 0, self->size,
+				       MOCK_APERTURE_START);
+	test_ioctl_ioas_unmap(MOCK_APERTURE_START, self->size);
+
+	/* A write-only mapping is what the fd allows */
+	ASSERT_EQ(0, _test_ioctl_ioas_map_file(self->fd, self->ioas_id, wfd, 0,
+					       self->size, &iova,
+					       IOMMU_IOAS_MAP_WRITEABLE));
+	check_mock_iova(self->buf, iova, self->size);
+	test_ioctl_ioas_unmap(iova, self->size);
+	close(wfd);
+}
+
+/*
+ * File pages do not depend on the mm of the process that mapped them: a
+ * child maps and exits, then the parent attaches another domain (pins,
+ * for the no-domain variants) and reads through an in-kernel access.
+ */
+TEST_F_TIMEOUT(map_file, mapper_exited, MAP_FILE_TIMEOUT)
+{
+	uint32_t stdev_id, hwpt_id;
+	uint8_t tmp[64];
+	__u32 access_id;
+	__u64 iova = MOCK_APERTURE_START;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(_test_ioctl_ioas_map_file(self->fd, self->ioas_id,
+						self->mfd, 0, self->size,
+						&iova,
+						IOMMU_IOAS_MAP_FIXED_IOVA |
+							MAP_RW) ? 1 : 0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	test_cmd_mock_domain(self->ioas_id, &stdev_id, &hwpt_id, NULL);
+	ASSERT_EQ(0, _check_mock_iova(self->fd, hwpt_id, self->buf, iova,
+				      self->size));
+	check_mock_iova(self->buf, iova, self->size);
+
+	test_cmd_create_access(self->ioas_id, &access_id,
+			       MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	test_cmd_access_rw(access_id, iova + self->size - sizeof(tmp), tmp,
+			   sizeof(tmp), MOCK_ACCESS_RW_SLOW_PATH);
+	ASSERT_EQ(0, memcmp(tmp, self->buf + self->size - sizeof(tmp),
+			    sizeof(tmp)));
+	test_cmd_destroy_access(access_id);
+	test_ioctl_destroy(stdev_id);
+	test_ioctl_ioas_unmap(iova, self->size);
+}
+
+#define HUGETLB_2M_SYSFS "/sys/kernel/mm/hugepages/hugepages-2048kB/"
+
+/* Counters of the 2M pool: free and reserved pages */
+static long hugetlb_2m(const char *what)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), HUGETLB_2M_SYSFS "%s_hugepages", what);
+	return read_long(path);
+}
+
+/*
+ * Pinning a hugetlb memfd that nothing faulted or fallocated: the folios are
+ * allocated by the pin.  They must be accounted like a fault's, so the pool
+ * counters come back to where they were, another mapping's reservation is
+ * not taken, and device writes land in the file.
+ */
+FIXTURE(hugetlb_unfaulted)
+{
+	int fd;
+	uint32_t ioas_id;
+	uint32_t stdev_id;
+	uint32_t hwpt_id;
+	int mfd;
+	long free0, rsvd0;
+};
+
+FIXTURE_SETUP(hugetlb_unfaulted)
+{
+	self->fd = -1;
+	self->mfd = -1;
+	if (hugetlb_free(SZ_2M, 4) < 4)
+		SKIP(return, "needs 4 free 2M hugetlb pages");
+	self->free0 = hugetlb_2m("free");
+	self->rsvd0 = hugetlb_2m("resv");
+	ASSERT_LE(0, self->rsvd0);
+
+	self->mfd = memfd_create("unfaulted", MFD_CLOEXEC | MFD_HUGETLB |
+						      MFD_HUGE_2MB);
+	ASSERT_LE(0, self->mfd);
+	ASSERT_EQ(0, ftruncate(self->mfd, 2 * SZ_2M));
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	test_ioctl_ioas_alloc(&self->ioas_id);
+	test_cmd_mock_domain(self->ioas_id, &self->stdev_id, &self->hwpt_id,
+			     NULL);
+}
+
+FIXTURE_TEARDOWN(hugetlb_unfaulted)
+{
+	if (self->fd >= 0)
+		teardown_iommufd(self->fd, _metadata);
+	if (self->mfd >= 0)
+		close(self->mfd);
+}
+
+TEST_F_TIMEOUT(hugetlb_unfaulted, counters_balance, MAP_FILE_TIMEOUT)
+{
+	static const char msg[] = "written through the IOMMU";
+	uint8_t tmp[sizeof(msg)];
+	__u32 access_id;
+	uint8_t *buf;
+	__u64 iova;
+
+	ASSERT_EQ(0, _test_ioctl_ioas_map_file(self->fd, self->ioas_id,
+					       self->mfd, 0, 2 * SZ_2M, &iova,
+					       MAP_RW));
+	/* Never below what it was: an underflow shows as a huge count */
+	EXPECT_EQ(self->rsvd0, hugetlb_2m("resv"));
+	EXPECT_EQ(self->free0 - 2, hugetlb_2m("free"));
+
+	/* A device write lands in the file */
+	test_cmd_create_access(self->ioas_id, &access_id, 0);
+	memcpy(tmp, msg, sizeof(msg));
+	test_cmd_access_rw(access_id, iova + SZ_2M + 100, tmp, sizeof(tmp),
+			   MOCK_ACCESS_RW_WRITE);
+	test_cmd_destroy_access(access_id);
+	buf = mmap(NULL, 2 * SZ_2M, PROT_READ, MAP_SHARED, self->mfd, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	EXPECT_EQ(0, memcmp(buf + SZ_2M + 100, msg, sizeof(msg)));
+	munmap(buf, 2 * SZ_2M);
+
+	test_ioctl_ioas_unmap(iova, 2 * SZ_2M);
+	/* The page cache still holds the folios until the file goes */
+	EXPECT_EQ(self->rsvd0, hugetlb_2m("resv"));
+	close(self->mfd);
+	self->mfd = -1;
+	EXPECT_EQ(self->free0, hugetlb_free(SZ_2M, self->free0));
+	EXPECT_EQ(self->rsvd0, hugetlb_2m("resv"));
+}
+
+TEST_F_TIMEOUT(hugetlb_unfaulted, keeps_others_reservations,
+	       MAP_FILE_TIMEOUT)
+{
+	size_t other_size;
+	uint8_t *other;
+	int omfd, ret;
+	long avail;
+	__u64 iova;
+
+	/* Another task reserves all but one available page, not faulted */
+	avail = self->free0 - self->rsvd0;
+	if (avail < 4)
+		SKIP(return, "needs 4 unreserved 2M hugetlb pages");
+	other_size = (avail - 1) * SZ_2M;
+	omfd = memfd_create("other", MFD_CLOEXEC | MFD_HUGETLB | MFD_HUGE_2MB);
+	ASSERT_LE(0, omfd);
+	ASSERT_EQ(0, ftruncate(omfd, other_size));
+	other = mmap(NULL, other_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     omfd, 0);
+	ASSERT_NE(MAP_FAILED, other);
+	ASSERT_EQ(self->free0 - 1, hugetlb_2m("resv"));
+
+	/* Two pages wanted, one can be had without taking a reservation */
+	ret = _test_ioctl_ioas_map_file(self->fd, self->ioas_id, self->mfd, 0,
+					2 * SZ_2M, &iova, MAP_RW);
+	EXPECT_ERRNO(ENOMEM, ret);
+	if (!ret)
+		test_ioctl_ioas_unmap(iova, 2 * SZ_2M);
+	EXPECT_EQ(self->free0 - 1, hugetlb_2m("resv"));
+
+	/* The other task still gets what it reserved, up to its last page */
+	memset(other + other_size - SZ_2M, 0x5a, 64);
+	EXPECT_EQ(0x5a, other[other_size - SZ_2M + 63]);
+	munmap(other, other_size);
+	close(omfd);
+	close(self->mfd);
+	self->mfd = -1;
+	EXPECT_EQ(self->free0, hugetlb_free(SZ_2M, self->free0));
+	EXPECT_EQ(self->rsvd0, hugetlb_2m("resv"));
 }
 
 TEST_HARNESS_MAIN

@@ -468,6 +468,38 @@ TEST_F(dmabuf, write_needs_rdwr_fd)
 	close(ro);
 }
 
+/* And the read permission: an O_WRONLY dma-buf gives no READABLE mapping */
+TEST_F(dmabuf, read_needs_readable_fd)
+{
+	struct iommu_test_dmabuf_range r[MAX_RANGES];
+	uint64_t iova = 0, phys;
+	unsigned int i;
+	uint32_t flags;
+	int wo;
+
+	wo = mock_dmabuf(self->fd, variant->pages, variant->nr,
+			 O_WRONLY | O_CLOEXEC, 0, r);
+	ASSERT_LE(0, wo);
+	EXPECT_EQ(-EPERM, map_file(self->fd, self->ioas_id, wo, 0, self->size,
+				   &iova, MAP_RW));
+	EXPECT_EQ(-EPERM, map_file(self->fd, self->ioas_id, wo, 0, self->size,
+				   &iova, IOMMU_IOAS_MAP_READABLE));
+	/* Refused before anything was attached */
+	EXPECT_EQ(0, dmabuf_attachments(self->fd, wo));
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, wo, 0, self->size,
+			      &iova, IOMMU_IOAS_MAP_WRITEABLE));
+	for (i = 0; i != variant->mock_domains; i++) {
+		ASSERT_EQ(0, read_iopte(self->fd, self->hwpt_ids[i], iova,
+					&phys, &flags));
+		EXPECT_EQ(r[0].out_phys, phys);
+		EXPECT_EQ(MOCK_IOPTE_WRITE | MOCK_IOPTE_MMIO,
+			  flags & (MOCK_IOPTE_READ | MOCK_IOPTE_WRITE |
+				   MOCK_IOPTE_MMIO | MOCK_IOPTE_CACHE));
+	}
+	test_ioctl_ioas_unmap(iova, self->size);
+	close(wo);
+}
+
 /* vfio type1 compat unmaps can cut areas; a dma-buf area is not cut */
 TEST_F(dmabuf, split_refused)
 {

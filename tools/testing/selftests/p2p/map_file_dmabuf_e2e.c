@@ -13,6 +13,10 @@
  * (UNMAP, then MAP_FILE again after the reset) works too, and so do
  * dma-bufs with several ranges.  A bounded race runs revokes, maps, unmaps,
  * copies and DMA at once.
+ *
+ * The va_* tests map the BAR the way VMMs before QEMU 11 do, by passing the
+ * address of a BAR mmap to IOMMU_IOAS_MAP; the kernel turns it into the
+ * same revocable dma-buf mapping (drivers/iommu/iommufd/p2p/bar_va.c).
  */
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -52,6 +56,10 @@ FIXTURE(vmp2p) {
 	int dfd;
 	int memfd;
 	uint8_t *mem;
+	/* va_* tests: map by address, through a second mmap of the BAR */
+	bool by_va;
+	uint8_t *vabar;
+	uint64_t vabar_size;
 };
 
 FIXTURE_VARIANT(vmp2p) {
@@ -92,6 +100,7 @@ FIXTURE_SETUP(vmp2p)
 	self->iommufd = -1;
 	self->memfd = -1;
 	self->mem = MAP_FAILED;
+	self->vabar = MAP_FAILED;
 	if (!p2p_dev_present(P2P_EDU0))
 		SKIP(return, "%s is not bound to vfio-pci", P2P_EDU0);
 	if (!p2p_dev_present(variant->bdf))
@@ -122,6 +131,8 @@ FIXTURE_SETUP(vmp2p)
 
 FIXTURE_TEARDOWN(vmp2p)
 {
+	if (self->vabar != MAP_FAILED)
+		munmap(self->vabar, self->vabar_size);
 	if (self->mem != MAP_FAILED)
 		munmap(self->mem, MEM_SIZE);
 	if (self->memfd >= 0)
@@ -205,7 +216,26 @@ static bool blocked_check(struct _test_data_vmp2p *self, uint64_t bar_off)
 	return mmio_all(self->bar, bar_off, SENTINEL, BLOCKED_LEN);
 }
 
-/* Export @nr ranges and map the whole dma-buf at IOVA. */
+/* mmap the exporter's BAR once more: the address a VMM would map */
+static uint8_t *map_bar_again(struct _test_data_vmp2p *self, uint32_t index,
+			      uint64_t *size)
+{
+	struct vfio_region_info info = { .argsz = sizeof(info), .index = index };
+	void *p;
+
+	if (ioctl(self->exp.fd, VFIO_DEVICE_GET_REGION_INFO, &info) ||
+	    !(info.flags & VFIO_REGION_INFO_FLAG_MMAP) || !info.size)
+		return MAP_FAILED;
+	*size = (info.size + PAGE - 1) & ~(PAGE - 1);
+	p = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_SHARED, self->exp.fd,
+		 info.offset);
+	return p;
+}
+
+/*
+ * Export @nr ranges and map the whole dma-buf at IOVA; or, for the va_*
+ * tests, map the one range by the address of a BAR mmap.
+ */
 static int export_map(struct _test_data_vmp2p *self,
 		      const struct vfio_region_dma_range *r, unsigned int nr,
 		      uint32_t map_flags)
@@ -214,6 +244,18 @@ static int export_map(struct _test_data_vmp2p *self,
 	unsigned int i;
 	int ret;
 
+	if (self->by_va) {
+		if (nr != 1)
+			return -EINVAL;
+		if (self->vabar == MAP_FAILED)
+			self->vabar = map_bar_again(self, BAR,
+						    &self->vabar_size);
+		if (self->vabar == MAP_FAILED)
+			return -errno;
+		return p2p_map_va(self->iommufd, self->ioas,
+				  self->vabar + r->offset, r->length, IOVA,
+				  map_flags);
+	}
 	for (i = 0; i < nr; i++)
 		size += r[i].length;
 	self->dfd = dmabuf_export(self->exp.fd, BAR, r, nr);
@@ -466,6 +508,194 @@ TEST_F_TIMEOUT(vmp2p, close_exporter, 120)
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
 	EXPECT_EQ(-ENODEV, p2p_map_file(self->iommufd, self->ioas, self->dfd, 0,
 					PAGE, IOVA + PAGE, MAP_RW));
+	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
+}
+
+#define MAP_BAR_VA_PARAM	"/sys/module/iommufd/parameters/map_bar_va"
+
+/*
+ * By address: edu writes and reads the BAR through an IOAS_MAP of its mmap,
+ * the area is shown as coming from a VA, and munmap() of that mmap leaves
+ * the mapping in place.
+ */
+TEST_F_TIMEOUT(vmp2p, va_map, 120)
+{
+	struct vfio_region_dma_range r = { AREA(12), 2 * PAGE };
+	char pattern[64], got[64];
+	unsigned int i;
+
+	self->by_va = true;
+	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "source va"));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+	edu_write(_metadata, self, variant, IOVA + 0x100, AREA(12) + 0x100,
+		  "P2P-IOMMUFD by VA");
+
+	for (i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (char)(0x61 + i % 26);
+	mmio_copy_to(self->bar, AREA(12) + PAGE + 0x80, pattern,
+		     sizeof(pattern));
+	ASSERT_EQ(0, edu_dma(&self->edu, IOVA + PAGE + 0x80, 0x200,
+			     sizeof(pattern), false));
+	ASSERT_EQ(0, edu_fetch(self, 0x200, got, sizeof(got)));
+	EXPECT_EQ(0, memcmp(pattern, got, sizeof(got)));
+
+	/* The mapping belongs to the device, not to the VMA */
+	ASSERT_EQ(0, munmap(self->vabar, self->vabar_size));
+	self->vabar = MAP_FAILED;
+	edu_write(_metadata, self, variant, IOVA + 0x800, AREA(12) + 0x800,
+		  "P2P-IOMMUFD by VA after munmap");
+	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, 2 * PAGE));
+	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "source va"));
+}
+
+TEST_F_TIMEOUT(vmp2p, va_revoke_command_mem, 120)
+{
+	self->by_va = true;
+	revoke_cycle(_metadata, self, variant, AREA(13), trig_cmd_mem,
+		     "va command_mem");
+}
+
+TEST_F_TIMEOUT(vmp2p, va_revoke_low_power, 120)
+{
+	self->by_va = true;
+	revoke_cycle(_metadata, self, variant, AREA(14), trig_low_power,
+		     "va low_power");
+}
+
+TEST_F_TIMEOUT(vmp2p, va_device_reset, 120)
+{
+	if (!p2p_has_reset(&self->exp))
+		SKIP(return, "%s has no reset method", variant->bdf);
+	self->by_va = true;
+	reset_cycle(_metadata, self, variant, AREA(15), do_device_reset, false,
+		    "va device_reset");
+}
+
+TEST_F_TIMEOUT(vmp2p, va_hot_reset, 120)
+{
+	if (!p2p_has_hot_reset(&self->exp))
+		SKIP(return, "%s has no slot or bus reset", variant->bdf);
+	self->by_va = true;
+	reset_cycle(_metadata, self, variant, AREA(16), do_hot_reset, false,
+		    "va hot_reset");
+}
+
+TEST_F_TIMEOUT(vmp2p, va_sysfs_reset, 120)
+{
+	if (access(p2p_sysfs_reset_path(variant->bdf), W_OK))
+		SKIP(return, "%s has no reset method in sysfs", variant->bdf);
+	self->by_va = true;
+	reset_cycle(_metadata, self, variant, AREA(17), do_sysfs_reset, true,
+		    "va sysfs_reset");
+}
+
+/* Closing the device revokes a by-address mapping for good */
+TEST_F_TIMEOUT(vmp2p, va_close_exporter, 120)
+{
+	struct vfio_region_dma_range r = { AREA(18), PAGE };
+
+	self->by_va = true;
+	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
+	edu_write(_metadata, self, variant, IOVA, AREA(18),
+		  "P2P-IOMMUFD va close before");
+	blocked_arm(self, AREA(18) + 0x800);
+	/* The second mmap would keep the device open */
+	ASSERT_EQ(0, munmap(self->vabar, self->vabar_size));
+	self->vabar = MAP_FAILED;
+	p2p_dev_close(&self->exp);
+	self->bar = NULL;
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+
+	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x800));
+	ASSERT_EQ(0, open_exporter(self, variant->bdf));
+	EXPECT_TRUE(blocked_check(self, AREA(18) + 0x800));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
+}
+
+/*
+ * Ranges that are not one exportable BAR mapping fail with EFAULT, as
+ * before, and leave nothing behind: a range running past the BAR mmap, RAM
+ * followed by BAR and BAR followed by RAM.
+ */
+TEST_F_TIMEOUT(vmp2p, va_spanning_efault, 120)
+{
+	struct vfio_region_info info = { .argsz = sizeof(info), .index = BAR };
+	const int prot = PROT_READ | PROT_WRITE;
+	uint8_t *bar, *two;
+	uint64_t size;
+
+	bar = map_bar_again(self, BAR, &size);
+	ASSERT_NE(MAP_FAILED, bar);
+	EXPECT_EQ(-EFAULT, p2p_map_va(self->iommufd, self->ioas,
+				      bar + size - PAGE, 2 * PAGE, IOVA,
+				      MAP_RW));
+	munmap(bar, size);
+
+	/* Two pages of anonymous memory, one of them replaced by the BAR */
+	ASSERT_EQ(0, ioctl(self->exp.fd, VFIO_DEVICE_GET_REGION_INFO, &info));
+	two = mmap(NULL, 2 * PAGE, prot,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, two);
+	ASSERT_NE(MAP_FAILED, mmap(two + PAGE, PAGE, prot,
+				   MAP_SHARED | MAP_FIXED, self->exp.fd,
+				   info.offset));
+	EXPECT_EQ(-EFAULT, p2p_map_va(self->iommufd, self->ioas, two, 2 * PAGE,
+				      IOVA, MAP_RW));
+	ASSERT_NE(MAP_FAILED, mmap(two, PAGE, prot, MAP_SHARED | MAP_FIXED,
+				   self->exp.fd, info.offset));
+	ASSERT_NE(MAP_FAILED, mmap(two + PAGE, PAGE, prot,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
+					   MAP_POPULATE, -1, 0));
+	EXPECT_EQ(-EFAULT, p2p_map_va(self->iommufd, self->ioas, two, 2 * PAGE,
+				      IOVA, MAP_RW));
+	munmap(two, 2 * PAGE);
+
+	/* Nothing was left at IOVA */
+	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "source va"));
+	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->memfd, 0,
+				  PAGE, IOVA, MAP_RW));
+	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
+}
+
+/* A BAR smaller than a page is refused by the exporter: EFAULT */
+TEST_F_TIMEOUT(vmp2p, va_subpage_bar_efault, 120)
+{
+	struct vfio_region_info info = {
+		.argsz = sizeof(info), .index = VFIO_PCI_BAR0_REGION_INDEX,
+	};
+	uint64_t size;
+	uint8_t *bar0;
+
+	if (ioctl(self->exp.fd, VFIO_DEVICE_GET_REGION_INFO, &info) ||
+	    info.size >= PAGE)
+		SKIP(return, "%s has no BAR0 smaller than a page", variant->bdf);
+	bar0 = map_bar_again(self, VFIO_PCI_BAR0_REGION_INDEX, &size);
+	if (bar0 == MAP_FAILED)
+		SKIP(return, "%s: BAR0 of %llu bytes is not mmap-able",
+		     variant->bdf, (unsigned long long)info.size);
+	EXPECT_EQ(-EFAULT, p2p_map_va(self->iommufd, self->ioas, bar0, PAGE,
+				      IOVA, MAP_RW));
+	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "source va"));
+	munmap(bar0, size);
+}
+
+/* iommufd.map_bar_va=0: upstream's EFAULT */
+TEST_F_TIMEOUT(vmp2p, va_opt_out, 120)
+{
+	struct vfio_region_dma_range r = { AREA(19), PAGE };
+
+	if (access(MAP_BAR_VA_PARAM, W_OK))
+		SKIP(return, "no %s", MAP_BAR_VA_PARAM);
+	self->by_va = true;
+	ASSERT_EQ(0, p2p_write_str(MAP_BAR_VA_PARAM, "0"));
+	EXPECT_EQ(-EFAULT, export_map(self, &r, 1, MAP_RW));
+	ASSERT_EQ(0, p2p_write_str(MAP_BAR_VA_PARAM, "1"));
+	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "source va"));
+	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
+	edu_write(_metadata, self, variant, IOVA, AREA(19),
+		  "P2P-IOMMUFD va after opt-in");
 	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 }
 

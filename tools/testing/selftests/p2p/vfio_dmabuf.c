@@ -15,6 +15,7 @@
  * tests never overwrite what an earlier one asked the host to check.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "../kselftest_harness.h"
@@ -616,6 +617,75 @@ TEST_F_TIMEOUT(dmabuf, many_dmabufs, 180)
 	}
 	for (i = 0; i < MANY_BUFS; i++)
 		close(fds[i]);
+}
+
+#define RACE_THREADS	6
+#define RACE_ROUNDS	10
+
+struct export_race {
+	pthread_barrier_t *barrier;
+	int devfd;
+	int ret;
+};
+
+static void *export_race_thread(void *arg)
+{
+	struct export_race *r = arg;
+
+	pthread_barrier_wait(r->barrier);
+	r->ret = dmabuf_export1(r->devfd, SHM_BAR, AREA_VALID, PAGE);
+	return NULL;
+}
+
+/*
+ * The first use of a BAR after open sets up its map.  Exports racing for
+ * it from several threads must all succeed: none may see the region
+ * claimed by another one and fail (ENODEV).  The device is opened again
+ * for each round, and never mmap()ed, so every round races afresh.
+ */
+TEST(concurrent_first_export)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct export_race r[RACE_THREADS];
+	pthread_t th[RACE_THREADS];
+	pthread_barrier_t barrier;
+	struct p2p_dev dev = { .fd = -1 };
+	int iommufd, round, i, failed = 0;
+
+	if (!p2p_dev_present(P2P_IVSHMEM0))
+		SKIP(return, "%s is not bound to vfio-pci", P2P_IVSHMEM0);
+	if (p2p_iommu_group(P2P_IVSHMEM0) < 0)
+		SKIP(return, "no IOMMU groups (VM without a vIOMMU)");
+	iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, iommufd);
+	ASSERT_EQ(0, ioctl(iommufd, IOMMU_IOAS_ALLOC, &alloc));
+
+	for (round = 0; round < RACE_ROUNDS; round++) {
+		ASSERT_EQ(0, p2p_open_iommufd_dev(&dev, P2P_IVSHMEM0, iommufd,
+						  alloc.out_ioas_id));
+		ASSERT_EQ(0, pthread_barrier_init(&barrier, NULL,
+						  RACE_THREADS));
+		for (i = 0; i < RACE_THREADS; i++) {
+			r[i].barrier = &barrier;
+			r[i].devfd = dev.fd;
+			ASSERT_EQ(0, pthread_create(&th[i], NULL,
+						    export_race_thread, &r[i]));
+		}
+		for (i = 0; i < RACE_THREADS; i++) {
+			pthread_join(th[i], NULL);
+			if (r[i].ret < 0) {
+				TH_LOG("round %d thread %d: export failed: %s",
+				       round, i, strerror(-r[i].ret));
+				failed++;
+			} else {
+				close(r[i].ret);
+			}
+		}
+		pthread_barrier_destroy(&barrier);
+		p2p_dev_close(&dev);
+	}
+	EXPECT_EQ(0, failed);
+	close(iommufd);
 }
 
 TEST_HARNESS_MAIN

@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/klog.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -39,6 +40,10 @@
  * vfio_dmabuf.c, which stays below 0x500000.
  */
 #define AREA(n)		(0x800000ULL + (n) * 0x10000ULL)
+
+/* klogctl() actions, see syslog(2) */
+#define SYSLOG_ACTION_READ_ALL		3
+#define SYSLOG_ACTION_SIZE_BUFFER	10
 
 /* How long an asynchronous restore (work item) may take, in 100 ms steps */
 #define RESTORE_POLLS	100
@@ -459,60 +464,272 @@ static bool still_bound(const char *bdf)
 	return p2p_dev_driver_is(bdf, "vfio-pci");
 }
 
-/*
- * Unbinding vfio-pci while a dma-buf exists: the device is closed (the
- * dma-buf is dead), but the dma-buf holds the registration, so the unbind
- * waits until the dma-buf file is released.  Runs last: it rebinds.
- */
-TEST_F_TIMEOUT(revoke, unbind_while_exported, 90)
+static uint64_t now_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+/* Kernel log lines that contain @needle; -1 if the log cannot be read */
+static int klog_count(const char *needle)
+{
+	int size = klogctl(SYSLOG_ACTION_SIZE_BUFFER, NULL, 0);
+	char *buf, *p;
+	int len, n = 0;
+
+	if (size <= 0)
+		return -1;
+	buf = malloc(size + 1);
+	if (!buf)
+		return -1;
+	len = klogctl(SYSLOG_ACTION_READ_ALL, buf, size);
+	if (len < 0) {
+		free(buf);
+		return -1;
+	}
+	buf[len] = 0;
+	for (p = buf; (p = strstr(p, needle)); p++)
+		n++;
+	free(buf);
+	return n;
+}
+
+#define UNMAP_TIMEOUT_PARAM \
+	"/sys/module/vfio_pci_core/parameters/dmabuf_unmap_timeout_ms"
+
+static int set_unmap_timeout(unsigned int ms)
+{
+	char val[16];
+
+	snprintf(val, sizeof(val), "%u", ms);
+	return p2p_write_str(UNMAP_TIMEOUT_PARAM, val);
+}
+
+/*
+ * An importer that unmaps @delay_ms after move_notify, against an exporter
+ * bound of @bound_ms.  Returns how long the revoke (memory decode off)
+ * took, and checks whether the exporter named the importer.
+ */
+static uint64_t slow_importer_revoke(struct __test_metadata *_metadata,
+				     struct _test_data_revoke *self,
+				     uint64_t area, unsigned int delay_ms,
+				     unsigned int bound_ms, bool named)
+{
+	const char *needle = "importer " P2P_EDU1 " (" P2P_IMPORTER_DRIVER_NAME
+			     ") did not unmap";
+	struct p2p_importer_import arg = { .unmap_delay_ms = delay_ms };
+	int fd, before, after;
+	uint64_t t0, took;
+
+	if (access(UNMAP_TIMEOUT_PARAM, W_OK))
+		SKIP(return 0, "no %s", UNMAP_TIMEOUT_PARAM);
+	ASSERT_EQ(0, set_unmap_timeout(bound_ms));
+	fd = dmabuf_export1(self->dev.fd, BAR, area, PAGE);
+	ASSERT_LE(0, fd);
+	arg.fd = fd;
+	ASSERT_EQ(0, ioctl(self->imp, P2P_IMPORTER_IMPORT, &arg));
+	before = klog_count(needle);
+	ASSERT_LE(0, before);
+
+	t0 = now_ms();
+	ASSERT_EQ(0, trig_cmd_mem(self, 0));
+	took = now_ms() - t0;
+	after = klog_count(needle);
+	EXPECT_EQ(named ? before + 1 : before, after) {
+		TH_LOG("importer %s in the log after a revoke of %llu ms",
+		       named ? "not named" : "named",
+		       (unsigned long long)took);
+	}
+
+	/* Decode on again: DMA lands once the importer has unmapped */
+	ASSERT_EQ(0, trig_cmd_mem(self, 1));
+	EXPECT_EQ(0, set_unmap_timeout(10000));
+	EXPECT_EQ(0, imp_release(self->imp));
+	close(fd);
+	return took;
+}
+
+/*
+ * A revoke waits for an importer that is late but within the bound, and no
+ * longer than that for one that never unmaps in time: device_lock and
+ * memory_lock are held meanwhile.
+ */
+TEST_F_TIMEOUT(revoke, slow_importer_within_bound, 90)
+{
+	uint64_t took;
+
+	took = slow_importer_revoke(_metadata, self, AREA(10), 300, 8000,
+				    false);
+	EXPECT_LE(300, took);
+}
+
+TEST_F_TIMEOUT(revoke, slow_importer_past_bound, 90)
+{
+	uint64_t took;
+
+	took = slow_importer_revoke(_metadata, self, AREA(11), 20000, 1000,
+				    true);
+	/* The importer would have held it 20 s */
+	EXPECT_LE(900, took);
+	EXPECT_GT(8000, took) {
+		TH_LOG("revoke took %llu ms, the bound is 1000 ms",
+		       (unsigned long long)took);
+	}
+}
+
+/* A host reset (device_lock held by the PCI core) is bounded too */
+TEST_F_TIMEOUT(revoke, slow_importer_sysfs_reset, 90)
+{
+	struct p2p_importer_import arg = { .unmap_delay_ms = 20000 };
+	uint64_t t0, took;
+	int fd;
+
+	if (access(p2p_sysfs_reset_path(variant->bdf), W_OK))
+		SKIP(return, "%s has no reset method in sysfs", variant->bdf);
+	if (access(UNMAP_TIMEOUT_PARAM, W_OK))
+		SKIP(return, "no %s", UNMAP_TIMEOUT_PARAM);
+	ASSERT_EQ(0, set_unmap_timeout(1000));
+	fd = dmabuf_export1(self->dev.fd, BAR, AREA(12), PAGE);
+	ASSERT_LE(0, fd);
+	arg.fd = fd;
+	ASSERT_EQ(0, ioctl(self->imp, P2P_IMPORTER_IMPORT, &arg));
+	t0 = now_ms();
+	EXPECT_EQ(0, do_sysfs_reset(self));
+	took = now_ms() - t0;
+	EXPECT_GT(8000, took) {
+		TH_LOG("sysfs reset took %llu ms, the bound is 1000 ms",
+		       (unsigned long long)took);
+	}
+	EXPECT_EQ(0, set_unmap_timeout(10000));
+	EXPECT_EQ(0, imp_release(self->imp));
+	close(fd);
+}
+
+/* Unbind @bdf from vfio-pci in a child; true if it finished within @ms */
+static bool unbind_within(struct __test_metadata *_metadata, const char *bdf,
+			  int keep_fd, unsigned int ms)
+{
+	unsigned int waited;
+	int status = 0;
 	pid_t pid;
-	int fd, status, i;
+
+	pid = fork();
+	if (pid < 0)
+		return false;
+	if (!pid) {
+		if (keep_fd >= 0)
+			close(keep_fd);
+		_exit(p2p_write_str("/sys/bus/pci/drivers/vfio-pci/unbind",
+				    bdf) ? 1 : 0);
+	}
+	for (waited = 0; waited < ms; waited += 100) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) && !WEXITSTATUS(status);
+		p2p_sleep_ms(100);
+	}
+	TH_LOG("unbind of %s still blocked after %u ms", bdf, ms);
+	/* The writer sits in D state until the holder lets go */
+	return false;
+}
+
+/*
+ * Rebind @bdf to vfio-pci (driver_override still names it), open it again
+ * and show that a new dma-buf of it works: DMA by a second importer file
+ * lands.
+ */
+static void rebind_and_use(struct __test_metadata *_metadata,
+			   struct _test_data_revoke *self,
+			   const struct _fixture_variant_revoke *variant,
+			   uint64_t area)
+{
+	char msg[128];
+	int imp2, fd;
+
+	ASSERT_EQ(0, p2p_write_str("/sys/bus/pci/drivers_probe", variant->bdf));
+	ASSERT_TRUE(still_bound(variant->bdf));
+	ASSERT_EQ(0, open_dev(self, variant->bdf));
+	imp2 = p2p_importer_open(P2P_EDU1);
+	ASSERT_LE(0, imp2);
+	fd = dmabuf_export1(self->dev.fd, BAR, area, PAGE);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, imp_import(imp2, fd));
+	snprintf(msg, sizeof(msg), "P2P-DMABUF %s after rebind", variant->bdf);
+	EXPECT_EQ(0, imp_dma_msg(_metadata, imp2, self->bar, variant->shm, 0,
+				 area, msg, msg));
+	EXPECT_EQ(0, imp_release(imp2));
+	close(imp2);
+	close(fd);
+}
+
+/*
+ * Closing the device detaches its dma-bufs: a dma-buf still held by the
+ * process, imported by the test importer and mapped into an IOAS does not
+ * keep the device, so unbind completes at once.  The dma-buf stays dead
+ * (MAP_FILE ENODEV, importer DMA ENODEV) and its release, after the device
+ * is gone, touches nothing of it.  Runs last with the next test: it
+ * rebinds.
+ */
+TEST_F_TIMEOUT(revoke, unbind_after_close, 90)
+{
+	const uint64_t iova = 0x40000000;
+	int fd;
 
 	fd = dmabuf_export1(self->dev.fd, BAR, AREA(9), PAGE);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, imp_import(self->imp, fd));
+	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas_id, fd, 0, PAGE,
+				  iova, IOMMU_IOAS_MAP_READABLE |
+					IOMMU_IOAS_MAP_WRITEABLE));
 	p2p_dev_close(&self->dev);
 	self->bar = NULL;
 	/* The close revoked it for good */
 	EXPECT_EQ(-ENODEV, imp_dma(self->imp, 0, 16, 0, true));
 
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		/* The child's copy of the dma-buf fd would hold it forever */
-		close(fd);
-		_exit(p2p_write_str("/sys/bus/pci/drivers/vfio-pci/unbind",
-				    variant->bdf) ? 1 : 0);
-	}
-
-	/*
-	 * The unbind must block while the dma-buf file exists.  The driver
-	 * link in sysfs goes away before vfio-pci's remove() runs, so the
-	 * blocked writer is the evidence.
-	 */
-	p2p_sleep_ms(1500);
-	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
-
-	/* Drop the importer's and our references: the unbind completes */
-	EXPECT_EQ(0, imp_release(self->imp));
-	close(fd);
-	for (i = 0; i < RESTORE_POLLS; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			break;
-		p2p_sleep_ms(100);
-	}
-	ASSERT_GT(RESTORE_POLLS, i) {
-		TH_LOG("unbind did not complete after the dma-buf was released");
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
-	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ASSERT_TRUE(unbind_within(_metadata, variant->bdf, fd, 5000));
 	EXPECT_FALSE(still_bound(variant->bdf));
 
-	/* Rebind (driver_override still names vfio-pci) for later tests */
-	EXPECT_EQ(0, p2p_write_str("/sys/bus/pci/drivers_probe", variant->bdf));
-	EXPECT_TRUE(still_bound(variant->bdf));
+	/* Dead, with the device gone */
+	EXPECT_EQ(-ENODEV, p2p_map_file(self->iommufd, self->ioas_id, fd, 0,
+					PAGE, iova + PAGE,
+					IOMMU_IOAS_MAP_READABLE));
+	EXPECT_EQ(-ENODEV, imp_dma(self->imp, 0, 16, 0, true));
+
+	rebind_and_use(_metadata, self, variant, AREA(13));
+	/* The old dma-buf did not come back with the new open */
+	EXPECT_EQ(-ENODEV, imp_dma(self->imp, 0, 16, 0, true));
+
+	/* Releasing the dead dma-buf last touches no device state */
+	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas_id, iova, PAGE));
+	EXPECT_EQ(0, imp_release(self->imp));
+	close(fd);
+}
+
+/*
+ * Memory decode off (revoked), close of the device, then release of the
+ * dma-buf, then unbind: the order in which upstream once underflowed a
+ * reference count and hung.  The device must unbind and work again.
+ */
+TEST_F_TIMEOUT(revoke, mem_off_close_release, 90)
+{
+	struct p2p_importer_status st;
+	int fd;
+
+	fd = dmabuf_export1(self->dev.fd, BAR, AREA(14), PAGE);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, imp_import(self->imp, fd));
+	ASSERT_EQ(0, trig_cmd_mem(self, 0));
+	ASSERT_EQ(0, imp_status(self->imp, &st));
+	EXPECT_EQ(0U, st.mapped);
+	p2p_dev_close(&self->dev);
+	self->bar = NULL;
+	EXPECT_EQ(0, imp_release(self->imp));
+	close(fd);
+
+	ASSERT_TRUE(unbind_within(_metadata, variant->bdf, -1, 5000));
+	EXPECT_FALSE(still_bound(variant->bdf));
+	rebind_and_use(_metadata, self, variant, AREA(15));
 }
 
 /*

@@ -308,6 +308,22 @@ static inline int p2p_map_file(int iommufd, uint32_t ioas, int fd,
 	return ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &cmd) ? -errno : 0;
 }
 
+/* IOMMU_IOAS_MAP of @length bytes at user address @va at the fixed @iova */
+static inline int p2p_map_va(int iommufd, uint32_t ioas, void *va,
+			     uint64_t length, uint64_t iova, uint32_t flags)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = flags | IOMMU_IOAS_MAP_FIXED_IOVA,
+		.ioas_id = ioas,
+		.user_va = (uintptr_t)va,
+		.length = length,
+		.iova = iova,
+	};
+
+	return ioctl(iommufd, IOMMU_IOAS_MAP, &cmd) ? -errno : 0;
+}
+
 static inline int p2p_unmap(int iommufd, uint32_t ioas, uint64_t iova,
 			    uint64_t length)
 {
