@@ -5,7 +5,7 @@ FLAVOR ?= debug
 export FLAVOR
 S := scripts
 
-.PHONY: help setup tree kernel tests demo check lint run bench vmm-test series rig-selftest clean distclean
+.PHONY: help setup tree kernel tests demo check lint run bench vmm-test compat-test series rig-selftest clean distclean
 
 help: ## List the targets
 	@echo "Targets (FLAVOR=$(FLAVOR); set FLAVOR=fast for a kernel without debug checkers):"
@@ -43,6 +43,12 @@ run: kernel ## Run CMD='...' in the VM with FILES='paths' in /opt/bin; prints ou
 
 vmm-test: ## Nested: unmodified QEMU 11.x on our kernel gives its guest P2P; control run on the stock base
 	@$(S)/vmm-test.sh
+
+compat-test: tests ## Kernel with iommufd's type1 compatible container: VFIO_IOMMU_MAP_DMA of a BAR gives revocable P2P
+	@env -u BUILD FLAVOR=compat $(S)/build-kernel.sh
+	@env -u BUILD FLAVOR=compat $(S)/vm.sh --profile vtd --name compat --timeout 900 \
+		--script $(S)/guest/suite-devices.sh \
+		--files "work/build-$(FLAVOR)/kselftest/p2p/compat_bar_va work/build-$(FLAVOR)/kselftest/p2p/rig_smoke"
 
 bench: ## Benchmarks on the fast kernel (MAP_FILE vs IOAS_MAP pinning); prints a table, writes work/bench/*.csv
 	@$(S)/bench.sh

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Configure (tinyconfig + configs/ fragments) and build the kernel, headers and selftests out of tree.
-# FLAVOR=debug (default: base + debug fragments), FLAVOR=fast (base only) or
-# FLAVOR=stock (the unpatched base kernel, base fragment without our options).
+# FLAVOR=debug (default: base + debug fragments), FLAVOR=fast (base only),
+# FLAVOR=compat (base with iommufd's type1 compatible container instead of
+# vfio's container and type1 driver) or FLAVOR=stock (the unpatched base
+# kernel, base fragment without our options).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -11,6 +13,11 @@ mkdir -p "$BUILD"
 case "$FLAVOR" in
 debug) frags=("$ROOT/configs/base.config" "$ROOT/configs/debug.config") ;;
 fast) frags=("$ROOT/configs/base.config") ;;
+compat)
+	# iommufd's type1 compatible container replaces vfio's container
+	grep -vE 'CONFIG_VFIO_CONTAINER|CONFIG_VFIO_IOMMU_TYPE1' "$ROOT/configs/base.config" > "$BUILD/compat-base.config"
+	frags=("$BUILD/compat-base.config" "$ROOT/configs/compat.config")
+	;;
 stock)
 	if [ ! -e "$TREE/.git" ]; then
 		git -C "$WORK/linux" worktree prune
@@ -20,7 +27,7 @@ stock)
 	grep -v 'CONFIG_VFIO_PCI_DMABUF' "$ROOT/configs/base.config" > "$BUILD/stock.config"
 	frags=("$BUILD/stock.config")
 	;;
-*) die "unknown FLAVOR=$FLAVOR (debug, fast or stock)" ;;
+*) die "unknown FLAVOR=$FLAVOR (debug, fast, compat or stock)" ;;
 esac
 say "flavor $FLAVOR: $BUILD"
 

@@ -39,6 +39,12 @@ if step kernel "$ROOT/scripts/build-kernel.sh" && step selftests-build "$ROOT/sc
 	P2P_QUIET=1 step vm-devices "$ROOT/scripts/vm.sh" --profile vtd --name devices --timeout 900 \
 		--script "$ROOT/scripts/guest/suite-devices.sh" --files "$devices" \
 		--results "$results/vm-devices.json"
+	# iommufd's type1 compatible container instead of the type1 driver
+	# (FLAVOR=compat): VFIO_IOMMU_MAP_DMA of a BAR address, as QEMU 7.2 does
+	step compat-kernel env -u BUILD FLAVOR=compat "$ROOT/scripts/build-kernel.sh" &&
+		P2P_QUIET=1 step vm-compat env -u BUILD FLAVOR=compat "$ROOT/scripts/vm.sh" --profile vtd \
+			--name compat --timeout 900 --script "$ROOT/scripts/guest/suite-devices.sh" \
+			--files "$ks/p2p/compat_bar_va $ks/p2p/rig_smoke" --results "$results/vm-compat.json"
 fi
 # Nested: QEMU 11.x in our kernel (fast flavor) and, as the control, in the
 # stock base kernel. P2P_SKIP_VMM=1 leaves it out (it builds two kernels).

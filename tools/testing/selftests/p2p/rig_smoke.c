@@ -13,46 +13,6 @@
 #define BAR_IOVA	0x40000000ULL
 #define PAGE		4096
 
-static int container_add_group(int container, const char *bdf, int *group_fd)
-{
-	struct vfio_group_status st = { .argsz = sizeof(st) };
-	char path[64];
-	int g = p2p_iommu_group(bdf);
-
-	if (g < 0)
-		return -1;
-	snprintf(path, sizeof(path), "/dev/vfio/%d", g);
-	*group_fd = open(path, O_RDWR);
-	if (*group_fd < 0)
-		return -1;
-	if (ioctl(*group_fd, VFIO_GROUP_GET_STATUS, &st) ||
-	    !(st.flags & VFIO_GROUP_FLAGS_VIABLE))
-		return -1;
-	return ioctl(*group_fd, VFIO_GROUP_SET_CONTAINER, &container);
-}
-
-static int dma_map(int container, void *vaddr, uint64_t iova, uint64_t size)
-{
-	struct vfio_iommu_type1_dma_map map = {
-		.argsz = sizeof(map),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)vaddr,
-		.iova = iova,
-		.size = size,
-	};
-
-	return ioctl(container, VFIO_IOMMU_MAP_DMA, &map);
-}
-
-static int dma_unmap(int container, uint64_t iova, uint64_t size)
-{
-	struct vfio_iommu_type1_dma_unmap unmap = {
-		.argsz = sizeof(unmap), .iova = iova, .size = size,
-	};
-
-	return ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap);
-}
-
 TEST(devices_present)
 {
 	static const char * const bdfs[] = { P2P_EDU0, P2P_IVSHMEM0, P2P_IVSHMEM1 };

@@ -335,6 +335,50 @@ static inline int p2p_unmap(int iommufd, uint32_t ioas, uint64_t iova,
 	return ioctl(iommufd, IOMMU_IOAS_UNMAP, &cmd) ? -errno : 0;
 }
 
+/* Add the IOMMU group of @bdf to a VFIO container; 0 or -1 */
+static inline int container_add_group(int container, const char *bdf,
+				      int *group_fd)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	char path[64];
+	int g = p2p_iommu_group(bdf);
+
+	if (g < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/dev/vfio/%d", g);
+	*group_fd = open(path, O_RDWR);
+	if (*group_fd < 0)
+		return -1;
+	if (ioctl(*group_fd, VFIO_GROUP_GET_STATUS, &st) ||
+	    !(st.flags & VFIO_GROUP_FLAGS_VIABLE))
+		return -1;
+	return ioctl(*group_fd, VFIO_GROUP_SET_CONTAINER, &container);
+}
+
+/* VFIO_IOMMU_MAP_DMA, read and write; 0 or -1 */
+static inline int dma_map(int container, void *vaddr, uint64_t iova,
+			  uint64_t size)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)vaddr,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(container, VFIO_IOMMU_MAP_DMA, &map);
+}
+
+static inline int dma_unmap(int container, uint64_t iova, uint64_t size)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap), .iova = iova, .size = size,
+	};
+
+	return ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap);
+}
+
 /* Write @str to the file @path; 0 or -1 */
 static inline int p2p_write_str(const char *path, const char *str)
 {
