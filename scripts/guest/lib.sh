@@ -52,7 +52,8 @@ iommu_check_model() {
 	case "$model" in
 	vtd) unit='dmar*' boot='DMAR: Intel\(R\) Virtualization Technology for Directed I/O' ;;
 	amdvi) unit='ivhd*' boot='AMD-Vi: Interrupt remapping enabled' ;;
-	virtio) unit='virtio*' boot='virtio_iommu virtio[0-9]*: input address' ;;
+	# virtio-iommu's unit is named after its PCI function (vm.sh: 00:0a.0)
+	virtio) unit='0000:00:0a.0' boot='virtio_iommu virtio[0-9]*: input address' ;;
 	*) unit='' boot='' ;;
 	esac
 	echo "1..$(($# + 2))"
