@@ -37,7 +37,7 @@ rig-selftest: ## Test the console-log parser (failures and kernel reports fail a
 	@python3 $(S)/test-parse-log.py
 
 run: kernel ## Run CMD='...' in the VM with FILES='paths' in /opt/bin; prints output and status
-	@test -n "$$CMD" || { echo "usage: make run CMD='command' [FILES='path ...'] [PROFILE=vtd|novtd]"; exit 2; }
+	@test -n "$$CMD" || { echo "usage: make run CMD='command' [FILES='path ...'] [PROFILE=vtd|amdvi|virtio|novtd]"; exit 2; }
 	@$(S)/vm.sh --profile $(or $(PROFILE),vtd) --name run --timeout $(or $(TIMEOUT),600) \
 		--cmd "$$CMD" --files "$$FILES"
 

@@ -163,6 +163,7 @@ def main():
     ap.add_argument('--shm', action='append', default=[], help='NAME=PATH of a device backing file')
     ap.add_argument('--results', help='write the counts as JSON here')
     ap.add_argument('--known-skips', help='tests that cannot pass on this kernel, with reasons')
+    ap.add_argument('--profile', help='the VM profile (IOMMU model), recorded in the results')
     ap.add_argument('--echo', action='store_true', help='print the guest output')
     a = ap.parse_args()
     shms = dict(s.split('=', 1) for s in a.shm)
@@ -177,6 +178,7 @@ def main():
             elif on:
                 print('  | ' + line)
     res = parse(lines, shms, read_known(a.known_skips))
+    res['profile'] = a.profile
     ok = True
     for name, s in res['suites'].items():
         print(f"[rig] suite {name}: {s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped")

@@ -36,9 +36,14 @@ if step kernel "$ROOT/scripts/build-kernel.sh" && step selftests-build "$ROOT/sc
 		--script "$ROOT/scripts/guest/suite-mock.sh" --files "$ks/iommu/iommufd $ks/iommu/iommufd_fail_nth $mock" \
 		--known-skips "$ROOT/scripts/guest/iommu-known-skips" --results "$results/vm-mock.json" \
 		--append "hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=256"
-	P2P_QUIET=1 step vm-devices "$ROOT/scripts/vm.sh" --profile vtd --name devices --timeout 900 \
-		--script "$ROOT/scripts/guest/suite-devices.sh" --files "$devices" \
-		--results "$results/vm-devices.json"
+	# The device suites under each IOMMU model: VT-d, AMD-Vi, virtio-iommu.
+	for model in vtd amdvi virtio; do
+		stage=vm-devices name=devices
+		[ "$model" = vtd ] || stage=vm-devices-$model name=devices-$model
+		P2P_QUIET=1 step "$stage" "$ROOT/scripts/vm.sh" --profile "$model" --name "$name" \
+			--timeout 900 --script "$ROOT/scripts/guest/suite-devices.sh" --files "$devices" \
+			--results "$results/$stage.json"
+	done
 	# iommufd's type1 compatible container instead of the type1 driver
 	# (FLAVOR=compat): VFIO_IOMMU_MAP_DMA of a BAR address, as QEMU 7.2 does
 	step compat-kernel env -u BUILD FLAVOR=compat "$ROOT/scripts/build-kernel.sh" &&

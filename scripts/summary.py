@@ -8,6 +8,7 @@ import sys
 
 d = sys.argv[1]
 passed = failed = skipped = 0
+per_vm = []
 for name in ('lint.txt', 'rig-selftest.txt'):
     path = os.path.join(d, name)
     if os.path.exists(path):
@@ -17,14 +18,25 @@ for name in ('lint.txt', 'rig-selftest.txt'):
             failed += int(m.group(2))
 for path in sorted(glob.glob(os.path.join(d, 'vm-*.json'))):
     res = json.load(open(path))
-    for s in res['suites'].values():
-        passed += s['passed']
-        failed += s['failed']
-        skipped += s['skipped']
+    stage = os.path.basename(path)[:-len('.json')]
+    label = f"{stage} ({res.get('profile') or 'unknown IOMMU'})"
+    p = f = s_ = 0
+    for name, s in res['suites'].items():
+        p += s['passed']
+        f += s['failed']
+        s_ += s['skipped']
         for t in s['skips']:
-            print(f'[rig] skipped: {t}')
+            print(f'[rig] skipped [{label}]: {name}: {t}')
+        for t in s['failures']:
+            print(f'[rig] FAILED [{label}]: {name}: {t}')
     if res['problems'] or res['guest_rc'] is None:
-        failed += 1
+        f += 1
+    per_vm.append(f'[rig] {label}: {p} passed, {f} failed, {s_} skipped')
+    passed += p
+    failed += f
+    skipped += s_
+for line in per_vm:
+    print(line)
 stages = os.path.join(d, 'failed-stages')
 if os.path.exists(stages):
     bad = open(stages).read().split()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boot the built kernel in a QEMU q35 VM with test devices, run a guest script, check the console log.
 #
-# vm.sh [--profile vtd|novtd] [--name NAME] [--timeout SECS] [--files "PATHS"]
+# vm.sh [--profile vtd|amdvi|virtio|novtd] [--name NAME] [--timeout SECS] [--files "PATHS"]
 #       [--script FILE | --cmd "COMMAND"] [--append "KERNEL ARGS"] [--results FILE]
 #       [--known-skips FILE] [--rootfs DIR] [--kernel FILE]
 # Files land in the guest under /opt/bin (executables) or /opt (others); the
@@ -78,12 +78,39 @@ qemu=(qemu-system-x86_64 -machine q35 -accel "$accel" -cpu "$cpu" -smp 2 -m "${P
 	-nodefaults -display none -no-reboot -serial stdio -monitor none
 	-kernel "$kernel" -initrd "$run/initramfs.cpio.gz")
 cmdline="console=ttyS0 panic=-1 oops=panic loglevel=7 $append"
-if [ "$profile" = vtd ]; then
+# The vIOMMU. QEMU connects the devices to it when the machine is ready,
+# whatever the order on the command line (the guest's checks in
+# suite-devices.sh show each device in a DMA domain of this IOMMU and the
+# IOMMU reporting the faults of blocked DMA).
+iommu_post=()
+case "$profile" in
+vtd)
 	qemu+=(-device intel-iommu,intremap=on,caching-mode=on,aw-bits=48)
 	cmdline="$cmdline intel_iommu=on"
-elif [ "$profile" != novtd ]; then
-	die "unknown --profile $profile (vtd or novtd)"
-fi
+	iommu_desc="intel-iommu (caching-mode)" ;;
+amdvi)
+	# amd-iommu adds a PCI function of its own (AMDVI-PCI) on the first
+	# free slot of bus 0, and QEMU 7.2 has no way to give it an address
+	# (-global AMDVI-PCI.addr= aborts): created before the devices it
+	# would take 00:01.0, edu's, so it comes after them and gets 00:08.0.
+	# intremap=on: the guest remaps interrupts, so vfio needs no
+	# allow_unsafe_interrupts.
+	iommu_post=(-device amd-iommu,intremap=on)
+	iommu_desc="amd-iommu, its PCI function at 00:08.0 (intremap)" ;;
+virtio)
+	# Without an address it takes 00:02.0 and shifts the rig's devices.
+	# virtio-iommu has no interrupt remapping: type1 and iommufd refuse
+	# the devices unless told that unsafe interrupts are acceptable.
+	qemu+=(-device virtio-iommu-pci,addr=0a.0)
+	cmdline="$cmdline vfio_iommu_type1.allow_unsafe_interrupts=1 iommufd.allow_unsafe_interrupts=1"
+	iommu_desc="virtio-iommu-pci at 00:0a.0 (no interrupt remapping)" ;;
+novtd)
+	iommu_desc="no vIOMMU" ;;
+*)
+	die "unknown --profile $profile (vtd, amdvi, virtio or novtd)" ;;
+esac
+# The guest's suites check that the IOMMU they run under is this one.
+cmdline="$cmdline p2p.iommu=$profile"
 qemu+=(-device edu,addr=01.0,dma_mask=0xffffffffffffffff
 	-object memory-backend-file,id=shm0,size=$small_size,share=on,mem-path=$shm-small
 	-device ivshmem-plain,memdev=shm0,addr=02.0
@@ -104,7 +131,8 @@ qemu+=(-device edu,addr=01.0,dma_mask=0xffffffffffffffff
 	-device pcie-root-port,id=rp2,addr=06.0,chassis=2,x-speed=2_5
 	-device nvme,serial=p2p-cmb,cmb_size_mb=16,bus=rp2
 	-device pcie-root-port,id=rp3,addr=07.0,chassis=3,x-speed=2_5
-	-device e1000e,bus=rp3)
+	-device e1000e,bus=rp3
+	"${iommu_post[@]}")
 
 # Extra QEMU arguments for debugging, e.g. P2P_QEMU_EXTRA="-trace vtd_*"
 # shellcheck disable=SC2206
@@ -112,7 +140,8 @@ qemu+=(-device edu,addr=01.0,dma_mask=0xffffffffffffffff
 
 say "vm '$name': base $(base_version), flavor $FLAVOR, accel $accel, profile $profile"
 say "  devices: 00:01.0 edu, 00:02.0 ivshmem $small_size, 00:03.0 edu, 00:04.0 ivshmem $large_size,"
-say "    01:00.0 ivshmem $small_size, 02:00.0 nvme (16M CMB), 03:00.0 e1000e (each behind a root port)$([ "$profile" = vtd ] && echo ', intel-iommu (caching-mode)')"
+say "    01:00.0 ivshmem $small_size, 02:00.0 nvme (16M CMB), 03:00.0 e1000e (each behind a root port)"
+say "  IOMMU: $iommu_desc"
 log=$LOGS/$name.log
 t0=$(date +%s.%N)
 set +e
@@ -123,7 +152,7 @@ secs=$(echo "$(date +%s.%N) - $t0" | bc)
 say "vm '$name' finished in ${secs%.*}.$(echo "$secs" | cut -d. -f2 | cut -c1) s (qemu status $qrc), log: $log"
 [ "$qrc" -eq 124 ] && echo "[rig] ERROR: vm '$name' timed out after $timeout s" >&2
 
-args=(--log "$log" --shm "small=$shm-small" --shm "large=$shm-large" --shm "rp=$shm-rp")
+args=(--log "$log" --profile "$profile" --shm "small=$shm-small" --shm "large=$shm-large" --shm "rp=$shm-rp")
 [ -n "$results" ] && args+=(--results "$results")
 [ -n "$known" ] && args+=(--known-skips "$known")
 [ "${P2P_QUIET:-0}" = 1 ] || args+=(--echo)

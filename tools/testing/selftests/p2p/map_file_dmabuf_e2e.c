@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * VM-style P2P through iommufd, end to end, under emulated VT-d: the edu
- * device (00:01.0) is attached through /dev/vfio/devices to an IOAS, like a
- * passed-through device of a VM.  A BAR of an exporting vfio-pci device is
- * exported as a dma-buf and mapped into that IOAS with IOMMU_IOAS_MAP_FILE.
- * edu DMA to the IOVA must land in the BAR (read back through the BAR's
- * mmap, and in the host's backing file for ivshmem).
+ * VM-style P2P through iommufd, end to end, under a vIOMMU (VT-d, AMD-Vi
+ * or virtio-iommu, whichever the VM has): the edu device (00:01.0) is
+ * attached through /dev/vfio/devices to an IOAS, like a passed-through
+ * device of a VM.  A BAR of an exporting vfio-pci device is exported as a
+ * dma-buf and mapped into that IOAS with IOMMU_IOAS_MAP_FILE.  edu DMA to
+ * the IOVA must land in the BAR (read back through the BAR's mmap, and in
+ * the host's backing file for ivshmem).
  *
  * For each revoke trigger the exporting device has: while revoked, edu DMA
- * to the IOVA must not land (the IOPTEs are gone, VT-d faults it); after
- * the restore it lands again with no userspace remap.  The upstream flow
- * (UNMAP, then MAP_FILE again after the reset) works too, and so do
+ * to the IOVA must not land (the IOPTEs are gone, the IOMMU faults it);
+ * after the restore it lands again with no userspace remap.  The upstream
+ * flow (UNMAP, then MAP_FILE again after the reset) works too, and so do
  * dma-bufs with several ranges.  A bounded race runs revokes, maps, unmaps,
  * copies and DMA at once.
  *
@@ -703,58 +704,223 @@ TEST_F_TIMEOUT(vmp2p, va_opt_out, 120)
  * Races: for a bounded number of rounds, one thread revokes and restores
  * (memory decode, low power), one maps and unmaps a second dma-buf and
  * copies into a second IOAS, one creates and closes dma-bufs, while the
- * main thread has edu DMA into the mapped BAR.  Afterwards, in a revoked
- * state, no DMA may land; restored, it must.  The kernel log is checked
- * by the runner (lockdep, KASAN, WARN).
+ * main thread has edu DMA into the mapped BAR.
+ *
+ * A map that meets a revoked dma-buf fails with ENODEV, the one errno
+ * MAP_FILE documents for it; every other failure of any thread is an
+ * error.  How often the mapper finds the dma-buf active depends on the
+ * speed of the IOMMU and of the triggers, so the revoker also opens
+ * windows: after every RACE_WINDOW_EVERY-th restore it waits until the
+ * mapper has mapped, copied and had edu DMA through the new mapping.
+ * Nothing can revoke meanwhile, so in a window the map must succeed and
+ * the DMA must land.  Afterwards, in a revoked state, no DMA may land;
+ * restored, it must.  The kernel log is checked by the runner (lockdep,
+ * KASAN, WARN).
  */
-#define RACE_ROUNDS	60
+#define RACE_ROUNDS		60U
+#define RACE_WINDOW_EVERY	6U
+#define RACE_WINDOWS		(RACE_ROUNDS / RACE_WINDOW_EVERY)
+#define RACE_WINDOW_SECS	30
+#define RACE_ERRNOS		256	/* errnos counted one by one */
+#define RACE_DMA_LEN		32
+/* Where the mapper's DMA goes: edu buffer, staging memfd, dfd2's page */
+#define RACE_BUF_OFF		0x400
+#define RACE_DMA_OFF		0x100
+
+/* Failures of one kind of call, by errno; [0] counts errnos out of range */
+struct race_errs {
+	unsigned int n;
+	unsigned int by_errno[RACE_ERRNOS];
+};
 
 struct race {
 	struct _test_data_vmp2p *self;
 	int dfd2;
 	uint32_t ioas2;
-	unsigned int revokes, maps, copies, exports;
+	/* edu has one DMA engine: the main thread and the mapper share it */
+	pthread_mutex_t edu_lock;
+	/* the windows, see above */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned int windows, windows_done, windows_missed;
+	bool revoker_done;
+	/* counts of what succeeded */
+	unsigned int revokes, maps, copies, exports, attempts;
+	unsigned int win_maps, win_copies, win_landed;
+	/* and of what failed */
+	struct race_errs revoke_err, map_err, copy_err, unmap_err, export_err,
+			 export_map_err, win_map_err, win_dma_err;
 };
+
+static void race_err(struct race_errs *e, int err)
+{
+	err = err < 0 ? -err : err;
+	e->n++;
+	e->by_errno[err > 0 && err < RACE_ERRNOS ? err : 0]++;
+}
+
+/* Failures other than ENODEV */
+static unsigned int race_not_enodev(const struct race_errs *e)
+{
+	return e->n - e->by_errno[ENODEV];
+}
+
+static void race_print_errs(const char *what, const struct race_errs *e)
+{
+	unsigned int i;
+
+	if (!e->n)
+		return;
+	printf("# races: %s failed %u time(s):", what, e->n);
+	for (i = 0; i < RACE_ERRNOS; i++)
+		if (e->by_errno[i])
+			printf(" %s x%u", i ? strerror(i) : "errno out of range",
+			       e->by_errno[i]);
+	printf("\n");
+}
 
 static void *race_revoker(void *arg)
 {
 	struct race *rc = arg;
+	struct timespec deadline;
 	unsigned int i;
+	int ret;
 
 	for (i = 0; i < RACE_ROUNDS; i++) {
 		trigger_fn t = i & 1 ? trig_low_power : trig_cmd_mem;
 
-		if (!t(rc->self, 0) && !t(rc->self, 1))
+		ret = t(rc->self, 0);
+		if (ret)
+			race_err(&rc->revoke_err, ret < 0 ? errno : ret);
+		ret = t(rc->self, 1);
+		if (ret)
+			race_err(&rc->revoke_err, ret < 0 ? errno : ret);
+		else
 			rc->revokes++;
+		if (i % RACE_WINDOW_EVERY != RACE_WINDOW_EVERY - 1)
+			continue;
+
+		/* Active now, and it stays so until the mapper is through */
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += RACE_WINDOW_SECS;
+		pthread_mutex_lock(&rc->lock);
+		rc->windows++;
+		pthread_cond_broadcast(&rc->cond);
+		while (rc->windows_done != rc->windows)
+			if (pthread_cond_timedwait(&rc->cond, &rc->lock,
+						   &deadline) == ETIMEDOUT)
+				break;
+		if (rc->windows_done != rc->windows)
+			rc->windows_missed++;
+		pthread_mutex_unlock(&rc->lock);
 	}
+	pthread_mutex_lock(&rc->lock);
+	rc->revoker_done = true;
+	pthread_cond_broadcast(&rc->cond);
+	pthread_mutex_unlock(&rc->lock);
 	return NULL;
+}
+
+/* edu writes a message at @iova, which maps BAR offset @bar_off */
+static bool race_dma_lands(struct race *rc, uint64_t iova, uint64_t bar_off,
+			   unsigned int n)
+{
+	struct _test_data_vmp2p *self = rc->self;
+	char msg[RACE_DMA_LEN], got[RACE_DMA_LEN];
+	int ret;
+
+	snprintf(msg, sizeof(msg), "P2P-IOMMUFD race window %u", n);
+	mmio_fill(self->bar, bar_off, SENTINEL, sizeof(msg));
+	pthread_mutex_lock(&rc->edu_lock);
+	ret = edu_load(self, RACE_BUF_OFF, msg, sizeof(msg));
+	if (!ret)
+		ret = edu_dma(&self->edu, iova, RACE_BUF_OFF, sizeof(msg),
+			      true);
+	pthread_mutex_unlock(&rc->edu_lock);
+	if (ret)
+		return false;
+	mmio_copy_from(got, self->bar, bar_off, sizeof(got));
+	return !memcmp(got, msg, sizeof(msg));
+}
+
+/* Map dfd2, copy it into the second IOAS, unmap both; 0 or -errno */
+static int race_map_once(struct race *rc, bool window)
+{
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | MAP_RW,
+		.dst_ioas_id = rc->ioas2,
+		.src_ioas_id = rc->self->ioas,
+		.length = PAGE,
+		.dst_iova = IOVA,
+		.src_iova = IOVA + 0x100000,
+	};
+	int iommufd = rc->self->iommufd;
+	int ret;
+
+	ret = p2p_map_file(iommufd, rc->self->ioas, rc->dfd2, 0, PAGE,
+			   IOVA + 0x100000, MAP_RW);
+	if (ret)
+		return ret;
+	if (window) {
+		rc->win_maps++;
+		if (race_dma_lands(rc, IOVA + 0x100000 + RACE_DMA_OFF,
+				   AREA(10) + 0x4000 + RACE_DMA_OFF,
+				   rc->windows_done))
+			rc->win_landed++;
+		else
+			race_err(&rc->win_dma_err, EIO);
+	} else {
+		rc->maps++;
+	}
+	/* The copy holds the same dma-buf pages: no IOMMU work, no revoke */
+	if (!ioctl(iommufd, IOMMU_IOAS_COPY, &copy)) {
+		if (window)
+			rc->win_copies++;
+		else
+			rc->copies++;
+		ret = p2p_unmap(iommufd, rc->ioas2, IOVA, PAGE);
+		if (ret)
+			race_err(&rc->unmap_err, ret);
+	} else {
+		race_err(&rc->copy_err, errno);
+	}
+	ret = p2p_unmap(iommufd, rc->self->ioas, IOVA + 0x100000, PAGE);
+	if (ret)
+		race_err(&rc->unmap_err, ret);
+	return 0;
 }
 
 static void *race_mapper(void *arg)
 {
 	struct race *rc = arg;
-	struct iommu_ioas_copy copy = {
-		.size = sizeof(copy),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | MAP_RW,
-		.length = PAGE,
-		.dst_iova = IOVA,
-		.src_iova = IOVA + 0x100000,
-	};
-	unsigned int i;
+	bool done, window;
+	int ret;
 
-	copy.dst_ioas_id = rc->ioas2;
-	copy.src_ioas_id = rc->self->ioas;
-	for (i = 0; i < RACE_ROUNDS; i++) {
-		if (p2p_map_file(rc->self->iommufd, rc->self->ioas, rc->dfd2, 0,
-				 PAGE, IOVA + 0x100000, MAP_RW))
+	for (;;) {
+		pthread_mutex_lock(&rc->lock);
+		done = rc->revoker_done;
+		window = rc->windows_done != rc->windows;
+		pthread_mutex_unlock(&rc->lock);
+		if (window) {
+			ret = race_map_once(rc, true);
+			if (ret)
+				race_err(&rc->win_map_err, ret);
+			pthread_mutex_lock(&rc->lock);
+			rc->windows_done++;
+			pthread_cond_broadcast(&rc->cond);
+			pthread_mutex_unlock(&rc->lock);
 			continue;
-		rc->maps++;
-		if (!ioctl(rc->self->iommufd, IOMMU_IOAS_COPY, &copy)) {
-			rc->copies++;
-			p2p_unmap(rc->self->iommufd, rc->ioas2, IOVA, PAGE);
 		}
-		p2p_unmap(rc->self->iommufd, rc->self->ioas, IOVA + 0x100000,
-			  PAGE);
+		if (done)
+			break;
+		rc->attempts++;
+		ret = race_map_once(rc, false);
+		if (ret) {
+			race_err(&rc->map_err, ret);
+			/* Revoked: let the revoker have the CPU */
+			p2p_sleep_ms(1);
+		}
 	}
 	return NULL;
 }
@@ -764,17 +930,26 @@ static void *race_exporter(void *arg)
 	struct vfio_region_dma_range r = { AREA(11), PAGE };
 	struct race *rc = arg;
 	unsigned int i;
-	int fd;
+	int fd, ret;
 
 	for (i = 0; i < RACE_ROUNDS; i++) {
+		/* Born revoked if the BAR does not decode: never refused */
 		fd = dmabuf_export(rc->self->exp.fd, BAR, &r, 1);
-		if (fd < 0)
+		if (fd < 0) {
+			race_err(&rc->export_err, fd);
 			continue;
+		}
 		rc->exports++;
-		if (!p2p_map_file(rc->self->iommufd, rc->ioas2, fd, 0, PAGE,
-				  IOVA + 0x200000, MAP_RW))
-			p2p_unmap(rc->self->iommufd, rc->ioas2,
-				  IOVA + 0x200000, PAGE);
+		ret = p2p_map_file(rc->self->iommufd, rc->ioas2, fd, 0, PAGE,
+				   IOVA + 0x200000, MAP_RW);
+		if (ret) {
+			race_err(&rc->export_map_err, ret);
+		} else {
+			ret = p2p_unmap(rc->self->iommufd, rc->ioas2,
+					IOVA + 0x200000, PAGE);
+			if (ret)
+				race_err(&rc->unmap_err, ret);
+		}
 		close(fd);
 	}
 	return NULL;
@@ -785,30 +960,71 @@ TEST_F_TIMEOUT(vmp2p, races, 600)
 	struct vfio_region_dma_range r = { AREA(10), PAGE };
 	struct vfio_region_dma_range r2 = { AREA(10) + 0x4000, PAGE };
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-	struct race rc = { .self = self };
+	struct race *rc;
 	pthread_t t[3];
 	unsigned int i, dmas = 0;
+	int ret;
 
+	/* Too big for the stack of a harness test */
+	rc = calloc(1, sizeof(*rc));
+	ASSERT_NE(NULL, rc);
+	rc->self = self;
+	pthread_mutex_init(&rc->edu_lock, NULL);
+	pthread_mutex_init(&rc->lock, NULL);
+	pthread_cond_init(&rc->cond, NULL);
 	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
-	rc.dfd2 = dmabuf_export(self->exp.fd, BAR, &r2, 1);
-	ASSERT_LE(0, rc.dfd2);
+	rc->dfd2 = dmabuf_export(self->exp.fd, BAR, &r2, 1);
+	ASSERT_LE(0, rc->dfd2);
 	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_ALLOC, &alloc));
-	rc.ioas2 = alloc.out_ioas_id;
+	rc->ioas2 = alloc.out_ioas_id;
 
-	ASSERT_EQ(0, pthread_create(&t[0], NULL, race_revoker, &rc));
-	ASSERT_EQ(0, pthread_create(&t[1], NULL, race_mapper, &rc));
-	ASSERT_EQ(0, pthread_create(&t[2], NULL, race_exporter, &rc));
-	ASSERT_EQ(0, edu_load(self, 0, "P2P-IOMMUFD race", 17));
-	for (i = 0; i < RACE_ROUNDS / 4; i++)
-		if (!edu_dma(&self->edu, IOVA, 0, 17, true))
+	ASSERT_EQ(0, pthread_create(&t[0], NULL, race_revoker, rc));
+	ASSERT_EQ(0, pthread_create(&t[1], NULL, race_mapper, rc));
+	ASSERT_EQ(0, pthread_create(&t[2], NULL, race_exporter, rc));
+	for (i = 0; i < RACE_ROUNDS / 4; i++) {
+		pthread_mutex_lock(&rc->edu_lock);
+		ret = edu_load(self, 0, "P2P-IOMMUFD race", 17);
+		if (!ret)
+			ret = edu_dma(&self->edu, IOVA, 0, 17, true);
+		pthread_mutex_unlock(&rc->edu_lock);
+		if (!ret)
 			dmas++;
+	}
 	for (i = 0; i < 3; i++)
 		pthread_join(t[i], NULL);
-	printf("# races: %u revoke cycles, %u maps, %u copies, %u exports, %u DMAs\n",
-	       rc.revokes, rc.maps, rc.copies, rc.exports, dmas);
-	EXPECT_LT(0U, rc.revokes);
-	EXPECT_LT(0U, rc.maps);
-	EXPECT_LT(0U, rc.exports);
+	printf("# races: %u revoke cycles, %u exports, %u DMAs\n", rc->revokes,
+	       rc->exports, dmas);
+	printf("# races: between windows %u of %u maps, %u copies\n", rc->maps,
+	       rc->attempts, rc->copies);
+	printf("# races: %u windows, %u missed: %u maps, %u copies, %u DMAs landed\n",
+	       rc->windows, rc->windows_missed, rc->win_maps, rc->win_copies,
+	       rc->win_landed);
+	race_print_errs("revoke or restore", &rc->revoke_err);
+	race_print_errs("MAP_FILE between windows", &rc->map_err);
+	race_print_errs("MAP_FILE in a window", &rc->win_map_err);
+	race_print_errs("DMA in a window", &rc->win_dma_err);
+	race_print_errs("COPY", &rc->copy_err);
+	race_print_errs("UNMAP", &rc->unmap_err);
+	race_print_errs("export", &rc->export_err);
+	race_print_errs("MAP_FILE of a new export", &rc->export_map_err);
+
+	EXPECT_EQ(RACE_ROUNDS, rc->revokes);
+	EXPECT_EQ(0U, rc->revoke_err.n);
+	EXPECT_EQ(RACE_ROUNDS, rc->exports);
+	EXPECT_EQ(0U, rc->export_err.n);
+	EXPECT_EQ(RACE_ROUNDS / 4, dmas);
+	/* Windows: nothing revokes, so each map succeeds and its DMA lands */
+	EXPECT_EQ(RACE_WINDOWS, rc->windows);
+	EXPECT_EQ(0U, rc->windows_missed);
+	EXPECT_EQ(RACE_WINDOWS, rc->win_maps);
+	EXPECT_EQ(RACE_WINDOWS, rc->win_copies);
+	EXPECT_EQ(RACE_WINDOWS, rc->win_landed);
+	/* Between windows a map may find the dma-buf revoked: ENODEV only */
+	EXPECT_EQ(0U, race_not_enodev(&rc->map_err));
+	EXPECT_EQ(0U, race_not_enodev(&rc->export_map_err));
+	EXPECT_EQ(rc->maps, rc->copies);
+	EXPECT_EQ(0U, rc->copy_err.n);
+	EXPECT_EQ(0U, rc->unmap_err.n);
 
 	/* Quiet again: revoked blocks, restored lands */
 	ASSERT_EQ(0, p2p_cmd_bits(&self->exp, PCI_COMMAND_MEMORY, 0));
@@ -819,7 +1035,11 @@ TEST_F_TIMEOUT(vmp2p, races, 600)
 	EXPECT_TRUE(blocked_check(self, AREA(10) + 0x400));
 	edu_write(_metadata, self, variant, IOVA + 0x800, AREA(10) + 0x800,
 		  "P2P-IOMMUFD race restored");
-	close(rc.dfd2);
+	close(rc->dfd2);
+	pthread_cond_destroy(&rc->cond);
+	pthread_mutex_destroy(&rc->lock);
+	pthread_mutex_destroy(&rc->edu_lock);
+	free(rc);
 }
 
 TEST_HARNESS_MAIN
