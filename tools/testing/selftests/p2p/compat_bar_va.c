@@ -42,7 +42,8 @@ FIXTURE_SETUP(compat)
 	self->shm.fd = -1;
 	self->ram = MAP_FAILED;
 	if (!access("/sys/module/vfio_iommu_type1", F_OK))
-		SKIP(return, "/dev/vfio/vfio is the type1 driver, not iommufd's compatible container (FLAVOR=compat)");
+		SKIP(return, "%s is the type1 driver, not iommufd's (FLAVOR=compat)",
+		     "/dev/vfio/vfio");
 	if (!p2p_dev_present(P2P_EDU0) || !p2p_dev_present(P2P_IVSHMEM0))
 		SKIP(return, "edu or ivshmem not bound to vfio-pci");
 	if (p2p_iommu_group(P2P_EDU0) < 0)
