@@ -32,6 +32,8 @@
 #define MAP_RW (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
 #define MAX_RANGES 4
 #define DMABUF_AREAS "/sys/kernel/debug/iommufd/dmabuf_areas"
+/* Fails the importer's iommu_map() in any context, kworkers included */
+#define FAIL_MAP "/sys/kernel/debug/fail_iommufd_dmabuf_map"
 
 static __attribute__((constructor)) void setup_sizes(void)
 {
@@ -171,6 +173,44 @@ static int check_iova(struct __test_metadata *_metadata, int fd,
 	return bad;
 }
 
+/*
+ * Counter @name ("restores", "restore_errors", "retries", ...) of the
+ * first line of DMABUF_AREAS; -1 if there is no line or no such field.
+ */
+static long area_counter(const char *name)
+{
+	char line[512], key[64];
+	long val = -1;
+	char *p;
+	FILE *f;
+
+	f = fopen(DMABUF_AREAS, "r");
+	if (!f)
+		return -1;
+	snprintf(key, sizeof(key), " %s ", name);
+	if (fgets(line, sizeof(line), f)) {
+		p = strstr(line, key);
+		if (p)
+			val = strtol(p + strlen(key), NULL, 10);
+	}
+	fclose(f);
+	return val;
+}
+
+/* Make every iommu_map() of a dma-buf area fail (@on) or work again */
+static int fail_map(bool on)
+{
+	if (!on)
+		return p2p_write_str(FAIL_MAP "/times", "0") ||
+		       p2p_write_str(FAIL_MAP "/probability", "0");
+	return p2p_write_str(FAIL_MAP "/verbose", "0") ||
+	       p2p_write_str(FAIL_MAP "/task-filter", "N") ||
+	       p2p_write_str(FAIL_MAP "/interval", "1") ||
+	       p2p_write_str(FAIL_MAP "/space", "0") ||
+	       p2p_write_str(FAIL_MAP "/probability", "100") ||
+	       p2p_write_str(FAIL_MAP "/times", "-1");
+}
+
 FIXTURE(dmabuf) {
 	int fd;
 	uint32_t ioas_id;
@@ -226,6 +266,9 @@ FIXTURE_SETUP(dmabuf)
 
 FIXTURE_TEARDOWN(dmabuf)
 {
+	/* A test that failed while injecting must not break the next one */
+	if (!access(FAIL_MAP, F_OK))
+		fail_map(false);
 	teardown_iommufd(self->fd, _metadata);
 	if (self->dfd >= 0)
 		close(self->dfd);
@@ -348,6 +391,117 @@ TEST_F(dmabuf, attach_while_revoked)
 				variant->nr, 0, self->size, iova, true,
 				false));
 	check_all(0, self->size, iova, true, false);
+}
+
+/*
+ * A restore whose iommu_map() fails leaves the IOPTEs absent, and the
+ * importer retries on its own: once the maps work again the same IOPTEs
+ * come back with no userspace action, and every failure and the success
+ * are counted.
+ */
+TEST_F(dmabuf, restore_retry)
+{
+	long errors, retries;
+	uint64_t iova = 0;
+	int ms;
+
+	if (access(FAIL_MAP, F_OK))
+		SKIP(return, "no %s (CONFIG_IOMMUFD_TEST, CONFIG_FAULT_INJECTION_DEBUG_FS)",
+		     FAIL_MAP);
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      self->size, &iova, MAP_RW));
+	check_all(0, self->size, iova, true, false);
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+
+	ASSERT_EQ(0, fail_map(true));
+	/* The exporter's restore itself succeeds; the importer's map fails */
+	EXPECT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	if (!variant->mock_domains) {
+		/* Nothing to map: restored at once, whatever fails */
+		ASSERT_EQ(0, fail_map(false));
+		EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+		EXPECT_EQ(1, area_counter("restores"));
+		EXPECT_EQ(0, area_counter("restore_errors"));
+		EXPECT_EQ(0, area_counter("retries"));
+		test_ioctl_ioas_unmap(iova, self->size);
+		return;
+	}
+	check_all(0, self->size, iova, true, true);
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	EXPECT_LE(1, area_counter("restore_errors"));
+
+	/* Retries keep failing while the maps fail: still nothing mapped */
+	p2p_sleep_ms(300);
+	check_all(0, self->size, iova, true, true);
+	errors = area_counter("restore_errors");
+	retries = area_counter("retries");
+	EXPECT_LE(2, errors);
+	EXPECT_LE(1, retries);
+	EXPECT_EQ(0, area_counter("restores"));
+
+	/* Maps work again: the IOPTEs come back within the backoff cap */
+	ASSERT_EQ(0, fail_map(false));
+	for (ms = 0; ms < 5000; ms += 10) {
+		if (p2p_count_lines(DMABUF_AREAS, "state mapped") == 1)
+			break;
+		p2p_sleep_ms(10);
+	}
+	ASSERT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped")) {
+		TH_LOG("not restored %d ms after the maps work again", ms);
+	}
+	TH_LOG("restored %d ms after the maps work again", ms);
+	check_all(0, self->size, iova, true, false);
+	/* The one restore is the retry that succeeded */
+	EXPECT_EQ(1, area_counter("restores"));
+	EXPECT_LE(errors, area_counter("restore_errors"));
+	EXPECT_LT(retries, area_counter("retries"));
+	/* Every failure but move_notify's was a retry, plus the success */
+	EXPECT_EQ(area_counter("restore_errors"), area_counter("retries"));
+
+	/* Nothing is left retrying: a later revoke and restore are as usual */
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	check_all(0, self->size, iova, true, true);
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	check_all(0, self->size, iova, true, false);
+	test_ioctl_ioas_unmap(iova, self->size);
+}
+
+/*
+ * Unmapping, or closing everything, while a retry is pending: the retry
+ * stops with the last area, and the release waits for it.
+ */
+TEST_F(dmabuf, restore_retry_unmap)
+{
+	uint64_t iova = 0;
+
+	if (access(FAIL_MAP, F_OK))
+		SKIP(return, "no %s (CONFIG_IOMMUFD_TEST, CONFIG_FAULT_INJECTION_DEBUG_FS)",
+		     FAIL_MAP);
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      self->size, &iova, MAP_RW));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	ASSERT_EQ(0, fail_map(true));
+	EXPECT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	p2p_sleep_ms(50);
+	test_ioctl_ioas_unmap(iova, self->size);
+	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
+	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+
+	/* And once more, dropping the whole iommufd instead */
+	iova = 0;
+	ASSERT_EQ(0, fail_map(false));
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      self->size, &iova, MAP_RW));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	ASSERT_EQ(0, fail_map(true));
+	EXPECT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	p2p_sleep_ms(50);
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
+	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+	ASSERT_EQ(0, fail_map(false));
 }
 
 /* Mapping a revoked dma-buf: ENODEV, and nothing stays attached */
