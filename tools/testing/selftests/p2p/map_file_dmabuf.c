@@ -798,4 +798,153 @@ TEST_F(dmabuf_huge, misaligned)
 	huge_case(_metadata, self, MOCK_DMABUF_MISALIGN, false);
 }
 
+/*
+ * The IOVA alignment that follows the physical address of a dma-buf is a
+ * hint: without a hole at that alignment, automatic IOVA falls back to
+ * 2M, then PAGE_SIZE, and only then fails with ENOSPC.  The dma-buf is one
+ * 4M range of an order-10 block, so the ideal alignment is 4M; the IOAS
+ * allows exactly one window, placed so that the best alignment in it is
+ * known.
+ */
+#define ALIGN_SIZE	(4ULL << 20)
+#define ALIGN_BASE	0x40000000ULL	/* 4M aligned, in the mock aperture */
+
+FIXTURE(dmabuf_align) {
+	int fd;
+	uint32_t ioas_id;
+	uint32_t hwpt;
+	int dfd;
+	struct iommu_test_dmabuf_range r;
+};
+
+FIXTURE_SETUP(dmabuf_align)
+{
+	unsigned int pages = ALIGN_SIZE / PAGE_SIZE;
+
+	self->dfd = -1;
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	test_ioctl_ioas_alloc(&self->ioas_id);
+	test_cmd_mock_domain(self->ioas_id, NULL, &self->hwpt, NULL);
+	self->dfd = mock_dmabuf(self->fd, &pages, 1, O_RDWR | O_CLOEXEC, 0,
+				&self->r);
+	ASSERT_LE(0, self->dfd);
+	ASSERT_EQ(0, self->r.out_phys % ALIGN_SIZE);
+}
+
+FIXTURE_TEARDOWN(dmabuf_align)
+{
+	teardown_iommufd(self->fd, _metadata);
+	if (self->dfd >= 0)
+		close(self->dfd);
+}
+
+/* Allow only [@start, @start + @len) in the IOAS */
+static int allow_window(int fd, uint32_t ioas_id, uint64_t start,
+			uint64_t len)
+{
+	struct iommu_iova_range range = { .start = start,
+					  .last = start + len - 1 };
+	struct iommu_ioas_allow_iovas allow = {
+		.size = sizeof(allow),
+		.ioas_id = ioas_id,
+		.num_iovas = 1,
+		.allowed_iovas = (uintptr_t)&range,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &allow) ? -errno : 0;
+}
+
+/* Largest power of two that divides @iova */
+static uint64_t iova_align(uint64_t iova)
+{
+	return iova & -iova;
+}
+
+static void align_case(struct __test_metadata *_metadata,
+		       struct _test_data_dmabuf_align *self, uint64_t start,
+		       uint64_t want_align)
+{
+	uint64_t iova = 0;
+
+	ASSERT_EQ(0, allow_window(self->fd, self->ioas_id, start,
+				  ALIGN_SIZE));
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      ALIGN_SIZE, &iova, MAP_RW));
+	EXPECT_EQ(start, iova);
+	EXPECT_EQ(want_align, iova_align(iova));
+	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, &self->r, 1,
+				0, ALIGN_SIZE, iova, true, false));
+	test_ioctl_ioas_unmap(iova, ALIGN_SIZE);
+}
+
+/* A window with room at the ideal alignment gets it (the control case) */
+TEST_F(dmabuf_align, ideal)
+{
+	uint64_t iova = 0;
+
+	ASSERT_EQ(0, allow_window(self->fd, self->ioas_id, ALIGN_BASE,
+				  2 * ALIGN_SIZE));
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      ALIGN_SIZE, &iova, MAP_RW));
+	EXPECT_EQ(0, iova % ALIGN_SIZE);
+	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, &self->r, 1,
+				0, ALIGN_SIZE, iova, true, false));
+	test_ioctl_ioas_unmap(iova, ALIGN_SIZE);
+}
+
+/* The only fitting IOVA is 2M aligned, not 4M */
+TEST_F(dmabuf_align, fallback_2m)
+{
+	align_case(_metadata, self, ALIGN_BASE + (2ULL << 20), 2ULL << 20);
+}
+
+/* The only fitting IOVA is PAGE_SIZE aligned, not 2M */
+TEST_F(dmabuf_align, fallback_page)
+{
+	align_case(_metadata, self, ALIGN_BASE + (2ULL << 20) + PAGE_SIZE,
+		   PAGE_SIZE);
+}
+
+/* The window is holed by a fixed map so that only a 2M aligned gap fits */
+TEST_F(dmabuf_align, fallback_2m_fragmented)
+{
+	unsigned int pages = (2ULL << 20) / PAGE_SIZE;
+	struct iommu_test_dmabuf_range r2;
+	uint64_t iova = ALIGN_BASE, iova2 = 0;
+	int dfd2;
+
+	/* [BASE, BASE + 2M) taken, [BASE + 2M, BASE + 6M) free, then end */
+	ASSERT_EQ(0, allow_window(self->fd, self->ioas_id, ALIGN_BASE,
+				  ALIGN_SIZE + (2ULL << 20)));
+	dfd2 = mock_dmabuf(self->fd, &pages, 1, O_RDWR | O_CLOEXEC, 0, &r2);
+	ASSERT_LE(0, dfd2);
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, dfd2, 0, 2ULL << 20,
+			      &iova, MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      ALIGN_SIZE, &iova2, MAP_RW));
+	EXPECT_EQ(ALIGN_BASE + (2ULL << 20), iova2);
+	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, &self->r, 1,
+				0, ALIGN_SIZE, iova2, true, false));
+	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, &r2, 1, 0,
+				2ULL << 20, iova, true, false));
+	test_ioctl_ioas_unmap(iova2, ALIGN_SIZE);
+	test_ioctl_ioas_unmap(iova, 2ULL << 20);
+	close(dfd2);
+}
+
+/* No window of the size at any alignment: ENOSPC, nothing attached */
+TEST_F(dmabuf_align, enospc)
+{
+	uint64_t iova = 0;
+
+	ASSERT_EQ(0, allow_window(self->fd, self->ioas_id,
+				  ALIGN_BASE + PAGE_SIZE,
+				  ALIGN_SIZE - PAGE_SIZE));
+	EXPECT_EQ(-ENOSPC, map_file(self->fd, self->ioas_id, self->dfd, 0,
+				    ALIGN_SIZE, &iova, MAP_RW));
+	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
+	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+}
+
 TEST_HARNESS_MAIN
