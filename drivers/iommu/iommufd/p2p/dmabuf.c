@@ -5,9 +5,11 @@
  *
  * See p2p/dmabuf.h for the design, the invariant and the lock order.
  */
+#include <linux/debugfs.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-buf-phys.h>
 #include <linux/dma-resv.h>
+#include <linux/fault-inject.h>
 #include <linux/fs.h>
 #include <linux/iommu.h>
 #include <linux/lockdep.h>
@@ -15,6 +17,7 @@
 #include <linux/module.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "../iommufd_private.h"
 #include "dmabuf.h"
@@ -27,6 +30,54 @@ MODULE_IMPORT_NS(DMA_BUF);
 
 /* See "Lock order" in dmabuf.h */
 static struct lock_class_key iopt_dmabuf_mutex_key;
+
+/* Backoff of the restore retry, see "Restore retry" in dmabuf.h */
+#define IOPT_DMABUF_RETRY_MIN_MS	10
+#define IOPT_DMABUF_RETRY_MAX_MS	1000
+
+#if IS_ENABLED(CONFIG_IOMMUFD_TEST) && IS_ENABLED(CONFIG_FAULT_INJECTION)
+/*
+ * <debugfs>/fail_iommufd_dmabuf_map: fail the iommu_map() of dma-buf
+ * areas, in any context (the restore retry runs in a kworker, which a
+ * task-filtered failslab or a task's fail-nth cannot reach).
+ */
+static DECLARE_FAULT_ATTR(iopt_dmabuf_fail_map_attr);
+
+static bool iopt_dmabuf_fail_map(size_t size)
+{
+	return should_fail(&iopt_dmabuf_fail_map_attr, size);
+}
+#else
+static bool iopt_dmabuf_fail_map(size_t size)
+{
+	return false;
+}
+#endif
+
+#if IS_ENABLED(CONFIG_IOMMUFD_TEST) && \
+	IS_ENABLED(CONFIG_FAULT_INJECTION_DEBUG_FS)
+static struct dentry *iopt_dmabuf_fail_map_dir;
+
+static void iopt_dmabuf_fail_map_init(void)
+{
+	/* Quiet by default: every retry would print a stack otherwise */
+	iopt_dmabuf_fail_map_attr.verbose = 0;
+	iopt_dmabuf_fail_map_dir =
+		fault_create_debugfs_attr("fail_iommufd_dmabuf_map", NULL,
+					  &iopt_dmabuf_fail_map_attr);
+	if (IS_ERR(iopt_dmabuf_fail_map_dir))
+		iopt_dmabuf_fail_map_dir = NULL;
+}
+
+static void iopt_dmabuf_fail_map_exit(void)
+{
+	debugfs_remove_recursive(iopt_dmabuf_fail_map_dir);
+	iopt_dmabuf_fail_map_dir = NULL;
+}
+#else
+static void iopt_dmabuf_fail_map_init(void) { }
+static void iopt_dmabuf_fail_map_exit(void) { }
+#endif
 
 /**
  * iopt_dmabuf_ino() - Name of a dma-buf for traces and debugfs
@@ -98,6 +149,9 @@ static int iopt_dmabuf_iommu_map(struct iopt_area *area,
 {
 	unsigned long start_iova = iova;
 	int rc;
+
+	if (iopt_dmabuf_fail_map(size))
+		return -ENOMEM;
 
 	/*
 	 * One call per physically contiguous piece lets the IOMMU driver use
@@ -231,11 +285,11 @@ static void iopt_dmabuf_revoke(struct iopt_dmabuf *idma, int reason)
 /*
  * Install @ranges (consumed) and put back every IOPTE. All or nothing: if a
  * map fails, the pairs already mapped are unmapped and the pages stay
- * revoked.
+ * revoked. @attempt is 0 for move_notify, N for the Nth retry.
  */
 static int iopt_dmabuf_restore(struct iopt_dmabuf *idma,
 			       struct dma_buf_phys_range *ranges,
-			       unsigned int nr)
+			       unsigned int nr, unsigned int attempt)
 {
 	struct iopt_dmabuf_domain *dd, *failed_dd = NULL;
 	struct iopt_dmabuf_area *da, *failed_da = NULL;
@@ -266,7 +320,7 @@ static int iopt_dmabuf_restore(struct iopt_dmabuf *idma,
 	}
 	idma->restore_count++;
 	trace_iommufd_dmabuf_restore(iopt_dmabuf_ino(idma), areas, mapped, nr,
-				     0);
+				     attempt, 0);
 	return 0;
 
 err_unmap:
@@ -285,8 +339,50 @@ err_unmap:
 	idma->nr_ranges = 0;
 	idma->restore_errors++;
 	trace_iommufd_dmabuf_restore(iopt_dmabuf_ino(idma), areas, mapped, nr,
-				     rc);
+				     attempt, rc);
 	return rc;
+}
+
+/*
+ * A restore failed with @err: queue restore_work, after the shortest delay
+ * for the first failure since move_notify (@first), twice the previous one
+ * otherwise. Never queued without an area, which iopt_dmabuf_release()
+ * relies on.
+ */
+static void iopt_dmabuf_retry(struct iopt_dmabuf *idma, bool first, int err)
+{
+	lockdep_assert_held(&idma->pages->mutex);
+
+	if (list_empty(&idma->areas)) {
+		idma->retry_pending = false;
+		return;
+	}
+	if (first) {
+		idma->retry_attempt = 1;
+		idma->retry_delay_ms = IOPT_DMABUF_RETRY_MIN_MS;
+	} else {
+		idma->retry_attempt++;
+		idma->retry_delay_ms = min_t(unsigned int,
+					     idma->retry_delay_ms * 2,
+					     IOPT_DMABUF_RETRY_MAX_MS);
+	}
+	idma->retry_pending = true;
+	trace_iommufd_dmabuf_restore_retry(iopt_dmabuf_ino(idma),
+					   idma->retry_attempt,
+					   idma->retry_delay_ms, err);
+	mod_delayed_work(system_wq, &idma->restore_work,
+			 msecs_to_jiffies(idma->retry_delay_ms));
+}
+
+/* Nothing to retry any more; a running restore_work sees it and stops */
+static void iopt_dmabuf_stop_retry(struct iopt_dmabuf *idma)
+{
+	lockdep_assert_held(&idma->pages->mutex);
+
+	if (!idma->retry_pending)
+		return;
+	idma->retry_pending = false;
+	cancel_delayed_work(&idma->restore_work);
 }
 
 /*
@@ -296,9 +392,26 @@ err_unmap:
 static void iopt_dmabuf_update(struct iopt_dmabuf *idma,
 			       struct dma_buf_phys_range *ranges, int nr)
 {
+	int rc;
+
 	lockdep_assert_held(&idma->pages->mutex);
 
+	/*
+	 * The exporter has ranges (it answered the count) but there was no
+	 * memory to read them: the old ones may be stale, so unmap, and
+	 * retry like a failed restore.
+	 */
+	if (nr == -ENOMEM) {
+		iopt_dmabuf_revoke(idma, nr);
+		idma->restore_errors++;
+		trace_iommufd_dmabuf_restore(iopt_dmabuf_ino(idma), 0, 0, 0, 0,
+					     nr);
+		iopt_dmabuf_retry(idma, true, nr);
+		return;
+	}
 	if (nr < 0) {
+		/* The exporter's next restore notifies again */
+		iopt_dmabuf_stop_retry(idma);
 		iopt_dmabuf_revoke(idma, nr);
 		return;
 	}
@@ -311,9 +424,14 @@ static void iopt_dmabuf_update(struct iopt_dmabuf *idma,
 		/* Moved: the old ranges must not be reachable any more */
 		iopt_dmabuf_revoke(idma, 0);
 	}
-	if (iopt_dmabuf_restore(idma, ranges, nr))
-		pr_warn_ratelimited("iommufd: dma-buf %lu: restoring the IOMMU mappings failed, staying revoked\n",
-				    iopt_dmabuf_ino(idma));
+	rc = iopt_dmabuf_restore(idma, ranges, nr, 0);
+	if (!rc) {
+		iopt_dmabuf_stop_retry(idma);
+		return;
+	}
+	pr_warn_ratelimited("iommufd: dma-buf %lu: restoring the IOMMU mappings failed (%d), retrying\n",
+			    iopt_dmabuf_ino(idma), rc);
+	iopt_dmabuf_retry(idma, true, rc);
 }
 
 /* Ranges of the dma-buf, merged; Context: reservation lock held */
@@ -345,6 +463,59 @@ static void iopt_dmabuf_move_notify(struct dma_buf_attachment *attach)
 	mutex_lock(&pages->mutex);
 	iopt_dmabuf_update(pages->dmabuf, ranges, nr);
 	mutex_unlock(&pages->mutex);
+}
+
+/*
+ * restore_work: try a failed restore again, as move_notify would, unless
+ * the state changed since. Takes the reservation lock, then pages->mutex.
+ */
+static void iopt_dmabuf_restore_work(struct work_struct *work)
+{
+	struct iopt_dmabuf *idma = container_of(to_delayed_work(work),
+						struct iopt_dmabuf,
+						restore_work);
+	struct dma_buf_phys_range *ranges = NULL;
+	struct iopt_pages *pages = idma->pages;
+	unsigned int attempt;
+	int nr, rc;
+
+	dma_resv_lock(idma->dmabuf->resv, NULL);
+	nr = iopt_dmabuf_get_ranges(idma->attach, &ranges);
+	mutex_lock(&pages->mutex);
+	/* Restored or revoked by move_notify, or unmapped, since */
+	if (!idma->retry_pending || !idma->revoked ||
+	    list_empty(&idma->areas)) {
+		idma->retry_pending = false;
+		goto out_free;
+	}
+	if (nr < 0 && nr != -ENOMEM) {
+		/* Revoked again: the exporter's restore notifies */
+		idma->retry_pending = false;
+		goto out_unlock;
+	}
+
+	attempt = idma->retry_attempt;
+	idma->restore_retries++;
+	if (nr < 0) {
+		idma->restore_errors++;
+		trace_iommufd_dmabuf_restore(iopt_dmabuf_ino(idma), 0, 0, 0,
+					     attempt, nr);
+		iopt_dmabuf_retry(idma, false, nr);
+		goto out_unlock;
+	}
+	rc = iopt_dmabuf_restore(idma, ranges, nr, attempt);
+	if (rc)
+		iopt_dmabuf_retry(idma, false, rc);
+	else
+		idma->retry_pending = false;
+	goto out_unlock;
+
+out_free:
+	if (nr > 0)
+		kvfree(ranges);
+out_unlock:
+	mutex_unlock(&pages->mutex);
+	dma_resv_unlock(idma->dmabuf->resv);
 }
 
 static const struct dma_buf_attach_ops iopt_dmabuf_attach_ops = {
@@ -417,6 +588,7 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct dma_buf *dmabuf,
 		return ERR_PTR(-ENOMEM);
 	}
 	idma->pages = pages;
+	INIT_DELAYED_WORK(&idma->restore_work, iopt_dmabuf_restore_work);
 	idma->dmabuf = dmabuf;
 	get_dma_buf(dmabuf);
 	idma->start = start - start_byte;
@@ -450,6 +622,7 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct dma_buf *dmabuf,
 	idma->revoke_count = 0;
 	idma->restore_count = 0;
 	idma->restore_errors = 0;
+	idma->restore_retries = 0;
 	mutex_unlock(&pages->mutex);
 	dma_resv_unlock(dmabuf->resv);
 	if (nr < 0) {
@@ -472,8 +645,9 @@ err_put_pages:
  * iopt_dmabuf_release() - Drop what a dma-buf iopt_pages holds
  * @pages: IOPT_ADDRESS_DMABUF pages being freed by iopt_release_pages()
  *
- * Detaches, which waits for a running move_notify and stops new ones, and
- * drops the dma-buf reference.
+ * Waits for a queued or running restore retry, detaches, which waits for
+ * a running move_notify and stops new ones, and drops the dma-buf
+ * reference.
  *
  * Context: must not hold @pages->mutex or a reservation lock; may hold
  * domains_rwsem and iova_rwsem.
@@ -489,6 +663,12 @@ void iopt_dmabuf_release(struct iopt_pages *pages)
 	list_del_init(&idma->all_node);
 	mutex_unlock(&iopt_dmabuf_all_lock);
 
+	/*
+	 * The work takes the reservation lock and uses the attachment. No
+	 * area is left, so no move_notify can queue it again before the
+	 * detach (see iopt_dmabuf_retry()).
+	 */
+	cancel_delayed_work_sync(&idma->restore_work);
 	if (idma->attach)
 		dma_buf_phys_detach(idma->attach);
 	WARN_ON(!list_empty(&idma->areas));
@@ -640,6 +820,9 @@ void iopt_dmabuf_unfill_domains(struct iopt_area *area,
 	}
 	list_del(&da->node);
 	kfree(da);
+	/* Nothing left to restore */
+	if (list_empty(&idma->areas))
+		iopt_dmabuf_stop_retry(idma);
 out_unlock:
 	mutex_unlock(&pages->mutex);
 }
@@ -758,6 +941,7 @@ unsigned long iopt_dmabuf_align_addr(struct iopt_pages *pages,
 void iommufd_dmabuf_init(void)
 {
 	iopt_dmabuf_debugfs_init();
+	iopt_dmabuf_fail_map_init();
 }
 
 /**
@@ -765,5 +949,6 @@ void iommufd_dmabuf_init(void)
  */
 void iommufd_dmabuf_exit(void)
 {
+	iopt_dmabuf_fail_map_exit();
 	iopt_dmabuf_debugfs_exit();
 }

@@ -29,9 +29,20 @@
  * while revoked mean restore: every recorded pair is mapped again, so all
  * domains get their IOPTEs back without any action from userspace. Ranges
  * that differ from the current ones while mapped are a move: unmap, then
- * map the new ranges. If a restore fails (no memory for page tables) the
- * pages stay revoked and the next move_notify tries again; UNMAP and
- * MAP_FILE from userspace keep working in every state.
+ * map the new ranges.
+ *
+ * Restore retry: a restore can fail (no memory for the ranges or for IOMMU
+ * page tables). The pages then stay revoked, which is safe, but the
+ * exporter will not send another move_notify until its next state change.
+ * So the failure is counted and iopt_dmabuf::restore_work tries again,
+ * after 10 ms, doubling up to 1 s, until a restore succeeds, the pages
+ * have no area left, the exporter revokes (or restores by itself) again,
+ * or the pages are released. The work does what move_notify does: it
+ * takes dma_buf::resv, reads the ranges, then takes iopt_pages::mutex.
+ * It is only queued under iopt_pages::mutex while an area is recorded;
+ * iopt_dmabuf_release() runs when no area is left and cancels it
+ * synchronously before it detaches, so it never outlives the attachment.
+ * UNMAP and MAP_FILE from userspace keep working in every state.
  *
  * Lock order (outermost first). This extends the order documented above
  * struct io_pagetable in iommufd_private.h, and the one of the vfio-pci
@@ -42,6 +53,7 @@
  *   io_pagetable::domains_rwsem
  *     io_pagetable::iova_rwsem
  *       iopt_dmabuf_all_lock              debugfs list
+ *       iopt_dmabuf::restore_work         waited for at release
  *         dma_buf::resv                   dma_buf_phys_detach() at release
  *           iopt_pages::mutex             own lock class for dma-buf pages
  *             iommu driver locks, fs_reclaim (page table allocation)
@@ -53,6 +65,9 @@
  * - dma_buf::resv is never taken with iopt_pages::mutex held:
  *   dma_buf_phys_detach() runs from iopt_release_pages(), which holds no
  *   pages mutex (it may hold domains_rwsem and iova_rwsem).
+ * - restore_work takes dma_buf::resv, then iopt_pages::mutex, exactly like
+ *   move_notify, and nothing else. iopt_dmabuf_release() waits for it with
+ *   neither held. move_notify only queues or cancels it without waiting.
  * - Map time attaches and reads the ranges before any io_pagetable lock.
  * - dma-buf pages never call GUP, so mmap_lock is not taken under their
  *   iopt_pages::mutex. They get a lock class of their own because
@@ -70,6 +85,7 @@
 #include <linux/dma-buf-phys.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/workqueue.h>
 
 #include "../io_pagetable.h"
 
@@ -116,8 +132,16 @@ struct iopt_dmabuf_area {
  * @revoked: no IOPTE exists for any recorded pair
  * @areas: struct iopt_dmabuf_area, every area using @pages
  * @revoke_count: number of times the IOPTEs were removed by move_notify
- * @restore_count: number of times they were put back by move_notify
- * @restore_errors: number of restores that failed and left @revoked set
+ * @restore_count: number of times they were put back, by move_notify or by
+ *	@restore_work
+ * @restore_errors: number of restores that failed and left @revoked set,
+ *	retried ones included
+ * @restore_retries: number of restores @restore_work attempted
+ * @retry_pending: a failed restore waits for @restore_work
+ * @retry_attempt: number of the next retry since the last failure that
+ *	move_notify saw, from 1
+ * @retry_delay_ms: delay before that retry
+ * @restore_work: retries a failed restore, see "Restore retry" above
  *
  * Every field from @ranges on is protected by @pages->mutex.
  */
@@ -136,6 +160,11 @@ struct iopt_dmabuf {
 	unsigned long revoke_count;
 	unsigned long restore_count;
 	unsigned long restore_errors;
+	unsigned long restore_retries;
+	bool retry_pending;
+	unsigned int retry_attempt;
+	unsigned int retry_delay_ms;
+	struct delayed_work restore_work;
 };
 
 /* dmabuf_debugfs.c */

@@ -92,23 +92,46 @@ TRACE_EVENT(iommufd_dmabuf_revoke,
 		      __entry->reason)
 );
 
+/*
+ * One per restore, successful (ret=0) or not. attempt=0 is the restore of
+ * a move_notify, attempt=N the Nth retry by the restore work after it.
+ */
 TRACE_EVENT(iommufd_dmabuf_restore,
 	    TP_PROTO(unsigned long ino, unsigned int areas, unsigned int mapped,
-		     unsigned int nr_ranges, int ret),
-	    TP_ARGS(ino, areas, mapped, nr_ranges, ret),
+		     unsigned int nr_ranges, unsigned int attempt, int ret),
+	    TP_ARGS(ino, areas, mapped, nr_ranges, attempt, ret),
 	    TP_STRUCT__entry(__field(unsigned long, ino)
 			     __field(unsigned int, areas)
 			     __field(unsigned int, mapped)
 			     __field(unsigned int, nr_ranges)
+			     __field(unsigned int, attempt)
 			     __field(int, ret)),
 	    TP_fast_assign(__entry->ino = ino;
 			   __entry->areas = areas;
 			   __entry->mapped = mapped;
 			   __entry->nr_ranges = nr_ranges;
+			   __entry->attempt = attempt;
 			   __entry->ret = ret;),
-	    TP_printk("dmabuf=%lu areas=%u mapped=%u ranges=%u ret=%d",
+	    TP_printk("dmabuf=%lu areas=%u mapped=%u ranges=%u attempt=%u ret=%d",
 		      __entry->ino, __entry->areas, __entry->mapped,
-		      __entry->nr_ranges, __entry->ret)
+		      __entry->nr_ranges, __entry->attempt, __entry->ret)
+);
+
+/* A failed restore: the retry @attempt is queued to run after @delay_ms */
+TRACE_EVENT(iommufd_dmabuf_restore_retry,
+	    TP_PROTO(unsigned long ino, unsigned int attempt,
+		     unsigned int delay_ms, int err),
+	    TP_ARGS(ino, attempt, delay_ms, err),
+	    TP_STRUCT__entry(__field(unsigned long, ino)
+			     __field(unsigned int, attempt)
+			     __field(unsigned int, delay_ms)
+			     __field(int, err)),
+	    TP_fast_assign(__entry->ino = ino;
+			   __entry->attempt = attempt;
+			   __entry->delay_ms = delay_ms;
+			   __entry->err = err;),
+	    TP_printk("dmabuf=%lu attempt=%u delay_ms=%u err=%d", __entry->ino,
+		      __entry->attempt, __entry->delay_ms, __entry->err)
 );
 
 TRACE_EVENT(iommufd_dmabuf_release,

@@ -32,6 +32,8 @@
 #define MAP_RW (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
 #define MAX_RANGES 4
 #define DMABUF_AREAS "/sys/kernel/debug/iommufd/dmabuf_areas"
+/* Fails the importer's iommu_map() in any context, kworkers included */
+#define FAIL_MAP "/sys/kernel/debug/fail_iommufd_dmabuf_map"
 
 static __attribute__((constructor)) void setup_sizes(void)
 {
@@ -171,6 +173,44 @@ static int check_iova(struct __test_metadata *_metadata, int fd,
 	return bad;
 }
 
+/*
+ * Counter @name ("restores", "restore_errors", "retries", ...) of the
+ * first line of DMABUF_AREAS; -1 if there is no line or no such field.
+ */
+static long area_counter(const char *name)
+{
+	char line[512], key[64];
+	long val = -1;
+	char *p;
+	FILE *f;
+
+	f = fopen(DMABUF_AREAS, "r");
+	if (!f)
+		return -1;
+	snprintf(key, sizeof(key), " %s ", name);
+	if (fgets(line, sizeof(line), f)) {
+		p = strstr(line, key);
+		if (p)
+			val = strtol(p + strlen(key), NULL, 10);
+	}
+	fclose(f);
+	return val;
+}
+
+/* Make every iommu_map() of a dma-buf area fail (@on) or work again */
+static int fail_map(bool on)
+{
+	if (!on)
+		return p2p_write_str(FAIL_MAP "/times", "0") ||
+		       p2p_write_str(FAIL_MAP "/probability", "0");
+	return p2p_write_str(FAIL_MAP "/verbose", "0") ||
+	       p2p_write_str(FAIL_MAP "/task-filter", "N") ||
+	       p2p_write_str(FAIL_MAP "/interval", "1") ||
+	       p2p_write_str(FAIL_MAP "/space", "0") ||
+	       p2p_write_str(FAIL_MAP "/probability", "100") ||
+	       p2p_write_str(FAIL_MAP "/times", "-1");
+}
+
 FIXTURE(dmabuf) {
 	int fd;
 	uint32_t ioas_id;
@@ -226,6 +266,9 @@ FIXTURE_SETUP(dmabuf)
 
 FIXTURE_TEARDOWN(dmabuf)
 {
+	/* A test that failed while injecting must not break the next one */
+	if (!access(FAIL_MAP, F_OK))
+		fail_map(false);
 	teardown_iommufd(self->fd, _metadata);
 	if (self->dfd >= 0)
 		close(self->dfd);
@@ -348,6 +391,117 @@ TEST_F(dmabuf, attach_while_revoked)
 				variant->nr, 0, self->size, iova, true,
 				false));
 	check_all(0, self->size, iova, true, false);
+}
+
+/*
+ * A restore whose iommu_map() fails leaves the IOPTEs absent, and the
+ * importer retries on its own: once the maps work again the same IOPTEs
+ * come back with no userspace action, and every failure and the success
+ * are counted.
+ */
+TEST_F(dmabuf, restore_retry)
+{
+	long errors, retries;
+	uint64_t iova = 0;
+	int ms;
+
+	if (access(FAIL_MAP, F_OK))
+		SKIP(return, "no %s (CONFIG_IOMMUFD_TEST, CONFIG_FAULT_INJECTION_DEBUG_FS)",
+		     FAIL_MAP);
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      self->size, &iova, MAP_RW));
+	check_all(0, self->size, iova, true, false);
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+
+	ASSERT_EQ(0, fail_map(true));
+	/* The exporter's restore itself succeeds; the importer's map fails */
+	EXPECT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	if (!variant->mock_domains) {
+		/* Nothing to map: restored at once, whatever fails */
+		ASSERT_EQ(0, fail_map(false));
+		EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+		EXPECT_EQ(1, area_counter("restores"));
+		EXPECT_EQ(0, area_counter("restore_errors"));
+		EXPECT_EQ(0, area_counter("retries"));
+		test_ioctl_ioas_unmap(iova, self->size);
+		return;
+	}
+	check_all(0, self->size, iova, true, true);
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	EXPECT_LE(1, area_counter("restore_errors"));
+
+	/* Retries keep failing while the maps fail: still nothing mapped */
+	p2p_sleep_ms(300);
+	check_all(0, self->size, iova, true, true);
+	errors = area_counter("restore_errors");
+	retries = area_counter("retries");
+	EXPECT_LE(2, errors);
+	EXPECT_LE(1, retries);
+	EXPECT_EQ(0, area_counter("restores"));
+
+	/* Maps work again: the IOPTEs come back within the backoff cap */
+	ASSERT_EQ(0, fail_map(false));
+	for (ms = 0; ms < 5000; ms += 10) {
+		if (p2p_count_lines(DMABUF_AREAS, "state mapped") == 1)
+			break;
+		p2p_sleep_ms(10);
+	}
+	ASSERT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped")) {
+		TH_LOG("not restored %d ms after the maps work again", ms);
+	}
+	TH_LOG("restored %d ms after the maps work again", ms);
+	check_all(0, self->size, iova, true, false);
+	/* The one restore is the retry that succeeded */
+	EXPECT_EQ(1, area_counter("restores"));
+	EXPECT_LE(errors, area_counter("restore_errors"));
+	EXPECT_LT(retries, area_counter("retries"));
+	/* Every failure but move_notify's was a retry, plus the success */
+	EXPECT_EQ(area_counter("restore_errors"), area_counter("retries"));
+
+	/* Nothing is left retrying: a later revoke and restore are as usual */
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	check_all(0, self->size, iova, true, true);
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	check_all(0, self->size, iova, true, false);
+	test_ioctl_ioas_unmap(iova, self->size);
+}
+
+/*
+ * Unmapping, or closing everything, while a retry is pending: the retry
+ * stops with the last area, and the release waits for it.
+ */
+TEST_F(dmabuf, restore_retry_unmap)
+{
+	uint64_t iova = 0;
+
+	if (access(FAIL_MAP, F_OK))
+		SKIP(return, "no %s (CONFIG_IOMMUFD_TEST, CONFIG_FAULT_INJECTION_DEBUG_FS)",
+		     FAIL_MAP);
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      self->size, &iova, MAP_RW));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	ASSERT_EQ(0, fail_map(true));
+	EXPECT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	p2p_sleep_ms(50);
+	test_ioctl_ioas_unmap(iova, self->size);
+	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
+	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+
+	/* And once more, dropping the whole iommufd instead */
+	iova = 0;
+	ASSERT_EQ(0, fail_map(false));
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      self->size, &iova, MAP_RW));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	ASSERT_EQ(0, fail_map(true));
+	EXPECT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	p2p_sleep_ms(50);
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
+	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+	ASSERT_EQ(0, fail_map(false));
 }
 
 /* Mapping a revoked dma-buf: ENODEV, and nothing stays attached */
@@ -674,6 +828,155 @@ TEST_F(dmabuf_huge, aligned)
 TEST_F(dmabuf_huge, misaligned)
 {
 	huge_case(_metadata, self, MOCK_DMABUF_MISALIGN, false);
+}
+
+/*
+ * The IOVA alignment that follows the physical address of a dma-buf is a
+ * hint: without a hole at that alignment, automatic IOVA falls back to
+ * 2M, then PAGE_SIZE, and only then fails with ENOSPC.  The dma-buf is one
+ * 4M range of an order-10 block, so the ideal alignment is 4M; the IOAS
+ * allows exactly one window, placed so that the best alignment in it is
+ * known.
+ */
+#define ALIGN_SIZE	(4ULL << 20)
+#define ALIGN_BASE	0x40000000ULL	/* 4M aligned, in the mock aperture */
+
+FIXTURE(dmabuf_align) {
+	int fd;
+	uint32_t ioas_id;
+	uint32_t hwpt;
+	int dfd;
+	struct iommu_test_dmabuf_range r;
+};
+
+FIXTURE_SETUP(dmabuf_align)
+{
+	unsigned int pages = ALIGN_SIZE / PAGE_SIZE;
+
+	self->dfd = -1;
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	test_ioctl_ioas_alloc(&self->ioas_id);
+	test_cmd_mock_domain(self->ioas_id, NULL, &self->hwpt, NULL);
+	self->dfd = mock_dmabuf(self->fd, &pages, 1, O_RDWR | O_CLOEXEC, 0,
+				&self->r);
+	ASSERT_LE(0, self->dfd);
+	ASSERT_EQ(0, self->r.out_phys % ALIGN_SIZE);
+}
+
+FIXTURE_TEARDOWN(dmabuf_align)
+{
+	teardown_iommufd(self->fd, _metadata);
+	if (self->dfd >= 0)
+		close(self->dfd);
+}
+
+/* Allow only [@start, @start + @len) in the IOAS */
+static int allow_window(int fd, uint32_t ioas_id, uint64_t start,
+			uint64_t len)
+{
+	struct iommu_iova_range range = { .start = start,
+					  .last = start + len - 1 };
+	struct iommu_ioas_allow_iovas allow = {
+		.size = sizeof(allow),
+		.ioas_id = ioas_id,
+		.num_iovas = 1,
+		.allowed_iovas = (uintptr_t)&range,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &allow) ? -errno : 0;
+}
+
+/* Largest power of two that divides @iova */
+static uint64_t iova_align(uint64_t iova)
+{
+	return iova & -iova;
+}
+
+static void align_case(struct __test_metadata *_metadata,
+		       struct _test_data_dmabuf_align *self, uint64_t start,
+		       uint64_t want_align)
+{
+	uint64_t iova = 0;
+
+	ASSERT_EQ(0, allow_window(self->fd, self->ioas_id, start,
+				  ALIGN_SIZE));
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      ALIGN_SIZE, &iova, MAP_RW));
+	EXPECT_EQ(start, iova);
+	EXPECT_EQ(want_align, iova_align(iova));
+	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, &self->r, 1,
+				0, ALIGN_SIZE, iova, true, false));
+	test_ioctl_ioas_unmap(iova, ALIGN_SIZE);
+}
+
+/* A window with room at the ideal alignment gets it (the control case) */
+TEST_F(dmabuf_align, ideal)
+{
+	uint64_t iova = 0;
+
+	ASSERT_EQ(0, allow_window(self->fd, self->ioas_id, ALIGN_BASE,
+				  2 * ALIGN_SIZE));
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      ALIGN_SIZE, &iova, MAP_RW));
+	EXPECT_EQ(0, iova % ALIGN_SIZE);
+	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, &self->r, 1,
+				0, ALIGN_SIZE, iova, true, false));
+	test_ioctl_ioas_unmap(iova, ALIGN_SIZE);
+}
+
+/* The only fitting IOVA is 2M aligned, not 4M */
+TEST_F(dmabuf_align, fallback_2m)
+{
+	align_case(_metadata, self, ALIGN_BASE + (2ULL << 20), 2ULL << 20);
+}
+
+/* The only fitting IOVA is PAGE_SIZE aligned, not 2M */
+TEST_F(dmabuf_align, fallback_page)
+{
+	align_case(_metadata, self, ALIGN_BASE + (2ULL << 20) + PAGE_SIZE,
+		   PAGE_SIZE);
+}
+
+/* The window is holed by a fixed map so that only a 2M aligned gap fits */
+TEST_F(dmabuf_align, fallback_2m_fragmented)
+{
+	unsigned int pages = (2ULL << 20) / PAGE_SIZE;
+	struct iommu_test_dmabuf_range r2;
+	uint64_t iova = ALIGN_BASE, iova2 = 0;
+	int dfd2;
+
+	/* [BASE, BASE + 2M) taken, [BASE + 2M, BASE + 6M) free, then end */
+	ASSERT_EQ(0, allow_window(self->fd, self->ioas_id, ALIGN_BASE,
+				  ALIGN_SIZE + (2ULL << 20)));
+	dfd2 = mock_dmabuf(self->fd, &pages, 1, O_RDWR | O_CLOEXEC, 0, &r2);
+	ASSERT_LE(0, dfd2);
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, dfd2, 0, 2ULL << 20,
+			      &iova, MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      ALIGN_SIZE, &iova2, MAP_RW));
+	EXPECT_EQ(ALIGN_BASE + (2ULL << 20), iova2);
+	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, &self->r, 1,
+				0, ALIGN_SIZE, iova2, true, false));
+	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, &r2, 1, 0,
+				2ULL << 20, iova, true, false));
+	test_ioctl_ioas_unmap(iova2, ALIGN_SIZE);
+	test_ioctl_ioas_unmap(iova, 2ULL << 20);
+	close(dfd2);
+}
+
+/* No window of the size at any alignment: ENOSPC, nothing attached */
+TEST_F(dmabuf_align, enospc)
+{
+	uint64_t iova = 0;
+
+	ASSERT_EQ(0, allow_window(self->fd, self->ioas_id,
+				  ALIGN_BASE + PAGE_SIZE,
+				  ALIGN_SIZE - PAGE_SIZE));
+	EXPECT_EQ(-ENOSPC, map_file(self->fd, self->ioas_id, self->dfd, 0,
+				    ALIGN_SIZE, &iova, MAP_RW));
+	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
+	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
 }
 
 TEST_HARNESS_MAIN

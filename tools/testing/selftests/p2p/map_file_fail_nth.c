@@ -13,6 +13,14 @@
 #include "compat.h"
 #include "../iommu/iommufd_fail_nth.c"
 
+/*
+ * The sweeps below reach more sites than the base ones (the dma-buf one
+ * goes through map, revoke, restore and its retry, copy and unmap): give
+ * them more than the harness's 30 s under a debug kernel in TCG.
+ */
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT 300
+
 #define MF_SIZE (64 * 1024)
 
 FIXTURE(map_file_fail_nth)
