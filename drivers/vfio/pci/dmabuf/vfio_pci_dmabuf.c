@@ -323,11 +323,13 @@ vfio_pci_dmabuf_create(struct vfio_pci_core_device *vdev, u32 bar,
 	if (ret)
 		goto err_free_ranges;
 
-	/* Claim the BAR for vfio-pci, as a BAR mmap would. */
-	if (vfio_pci_core_setup_barmap(vdev, bar)) {
-		ret = -ENODEV;
+	/*
+	 * Claim the BAR for vfio-pci, as a BAR mmap would: -EBUSY if its
+	 * region cannot be requested, -ENOMEM if it cannot be mapped.
+	 */
+	ret = vfio_pci_core_setup_barmap(vdev, bar);
+	if (ret)
 		goto err_free_ranges;
-	}
 
 	priv = kzalloc(sizeof(*priv), GFP_KERNEL_ACCOUNT);
 	if (!priv) {

@@ -120,11 +120,17 @@ static int count_fds(void)
 	return n - 1;
 }
 
-/* Errnos an injected allocation failure may surface as */
+/*
+ * Errnos an injected allocation failure may surface as.  EBUSY: the PCI
+ * core reports a region request that could not allocate as busy (export
+ * claims the BAR).  ENOENT: iommufd's own injection point in
+ * iommufd_get_object() (CONFIG_IOMMUFD_TEST) fails object lookups so.
+ */
 static bool clean_errno(int err)
 {
 	return err == ENOMEM || err == ENFILE || err == EMFILE ||
-	       err == ENOSPC || err == EFAULT;
+	       err == ENOSPC || err == EFAULT || err == EBUSY ||
+	       err == ENOENT;
 }
 
 FIXTURE(fail_nth) {
