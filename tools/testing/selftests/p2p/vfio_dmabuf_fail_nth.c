@@ -140,10 +140,17 @@ FIXTURE(fail_nth) {
 	struct p2p_dev dev;
 	int dfd;
 	bool has_reset;
+	bool by_va;
 };
 
 FIXTURE_VARIANT(fail_nth) {
 	const char *bdf;
+	/*
+	 * Map by address, as VMMs before QEMU 11 do: the export step is the
+	 * BAR mmap, the map step IOMMU_IOAS_MAP of it (p2p/bar_va.c), the
+	 * dma-buf close its munmap.
+	 */
+	bool by_va;
 };
 
 /* No reset method: open and close are cheap */
@@ -156,6 +163,11 @@ FIXTURE_VARIANT_ADD(fail_nth, ivshmem_rootport) {
 	.bdf = P2P_IVSHMEM_RP,
 };
 
+FIXTURE_VARIANT_ADD(fail_nth, ivshmem_root_by_va) {
+	.bdf = P2P_IVSHMEM0,
+	.by_va = true,
+};
+
 FIXTURE_SETUP(fail_nth)
 {
 	char path[64];
@@ -164,6 +176,7 @@ FIXTURE_SETUP(fail_nth)
 	self->iommufd = -1;
 	self->dev.fd = -1;
 	self->dfd = -1;
+	self->by_va = variant->by_va;
 	if (!have_fault_injection)
 		SKIP(return, "no failslab in debugfs (CONFIG_FAILSLAB)");
 	if (!p2p_dev_present(variant->bdf))
@@ -219,10 +232,35 @@ static bool wait_mapped(void)
 	return false;
 }
 
+/* The by-address steps; 0 or -errno */
+static int run_step_by_va(struct _test_data_fail_nth *self, enum step s)
+{
+	int ret;
+
+	switch (s) {
+	case STEP_EXPORT:
+		return p2p_map_bar(&self->dev, BAR) ? 0 : -errno;
+	case STEP_MAP:
+		return p2p_map_va(self->iommufd, self->ioas, self->dev.bar[BAR],
+				  SLICE, IOVA, MAP_RW);
+	case STEP_CLOSE_DMABUF:
+		ret = munmap(self->dev.bar[BAR], self->dev.bar_size[BAR]) ?
+			-errno : 0;
+		self->dev.bar[BAR] = NULL;
+		return ret;
+	default:
+		return -EINVAL;
+	}
+}
+
 /* Run step @s of a round; 0 or -errno */
 static int run_step(struct _test_data_fail_nth *self, enum step s)
 {
 	int ret;
+
+	if (self->by_va && (s == STEP_EXPORT || s == STEP_MAP ||
+		      s == STEP_CLOSE_DMABUF))
+		return run_step_by_va(self, s);
 
 	switch (s) {
 	case STEP_EXPORT:
