@@ -59,10 +59,10 @@
 #define FZ_HISTORY		16
 #define FZ_DESC			256
 /* Automatic IOVAs stay in [16M, 2G), the mock aperture */
-#define FZ_ALLOW_START		(1ULL << 24)
-#define FZ_ALLOW_LAST		((1ULL << 31) - 1)
+#define FZ_ALLOW_START		0x1000000ULL
+#define FZ_ALLOW_LAST		0x7fffffffULL
 /* Thread windows for fixed IOVAs: [1G + t * 128M, +128M) */
-#define FZ_WIN_BASE		(1ULL << 30)
+#define FZ_WIN_BASE		0x40000000ULL
 #define FZ_WIN_SIZE		(128ULL << 20)
 #define FZ_MAP_RW		(IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 #define FZ_BAD_ID		0xfffffu
@@ -509,7 +509,7 @@ static struct fz_area *fz_my_area(struct fz_thread *th, unsigned int *ioas)
 		pthread_mutex_lock(&ctx->ioas[i].reg_lock);
 		for (k = 0; k < ctx->ioas[i].nr; k++)
 			if (ctx->ioas[i].areas[k]->owner == th->idx &&
-			    n < sizeof(mine) / sizeof(mine[0]))
+			    n < ARRAY_SIZE(mine))
 				mine[n++] = ctx->ioas[i].areas[k];
 		pthread_mutex_unlock(&ctx->ioas[i].reg_lock);
 	}
@@ -701,7 +701,8 @@ static void fz_do_map(struct fz_thread *th, struct fz_obj *obj)
 		want_fd = -EPERM;
 	dmabuf = obj && obj->kind == FZ_DMABUF && !want_args && !want_fd;
 
-	fz_op(th, "map_file ioas %u(%u) %s fd %d start %#llx len %#llx iova %#llx flags %#x fault %s",
+	fz_op(th,
+	      "map_file ioas %u(%u) %s fd %d start %#llx len %#llx iova %#llx flags %#x fault %s",
 	      m.ioas, m.ioas_id, obj ? fz_obj_name(obj, name, sizeof(name)) :
 	      "eventfd", m.fd, (unsigned long long)m.start,
 	      (unsigned long long)m.length, (unsigned long long)m.iova,
@@ -736,6 +737,8 @@ static void fz_do_map(struct fz_thread *th, struct fz_obj *obj)
 	if (area)
 		area->pages_id = __atomic_add_fetch(&ctx->next_pages_id, 1,
 						    __ATOMIC_RELAXED);
+	if (!ret && !fixed && fz_opt_trace)
+		printf("#   -> iova %#llx\n", (unsigned long long)m.iova);
 	if (!ret && !fixed &&
 	    (m.iova < FZ_ALLOW_START || m.iova + m.length - 1 > FZ_ALLOW_LAST))
 		fz_fail(ctx, th, "automatic IOVA %#llx outside the allowed range",
@@ -801,7 +804,7 @@ static void fz_op_unmap(struct fz_thread *th)
 		/* From the area on, up to 64M further */
 		iova = a->iova;
 		len = a->len + FZ_PAGE * fz_rand(th, 16384);
-		if (iova + len - 1 > FZ_ALLOW_LAST + (1ULL << 30))
+		if (iova + len - 1 > FZ_ALLOW_LAST + 0x40000000ULL)
 			len = a->len;
 	}
 	id = ctx->ioas[i].id;
@@ -938,6 +941,8 @@ static void fz_op_copy(struct fz_thread *th)
 	want = want ?: want_iova;
 	ret = fz_ioctl(ctx->iommufd, IOMMU_IOAS_COPY, &cmd);
 	fz_expect(th, ret, want);
+	if (!ret && !fixed && fz_opt_trace)
+		printf("#   -> iova %#llx\n", (unsigned long long)cmd.dst_iova);
 	if (!ret) {
 		struct fz_area *c;
 
@@ -1179,8 +1184,7 @@ static void fz_ctx_init(struct fz_ctx *ctx, struct __test_metadata *md,
 	ctx->iommufd = -1;
 	ctx->check_rng = seed ^ 0xc4ec4ec4ec4ec4ecULL;
 	pthread_rwlockattr_init(&attr);
-	pthread_rwlockattr_setkind_np(&attr,
-		PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&ctx->quiesce, &attr);
 	pthread_rwlockattr_destroy(&attr);
 	pthread_mutex_init(&ctx->fail_lock, NULL);
@@ -1199,6 +1203,20 @@ static void fz_ctx_init(struct fz_ctx *ctx, struct __test_metadata *md,
 		ctx->th[i].rng = seed ^ (0x9e3779b97f4a7c15ULL * (i + 1));
 		fz_next(&ctx->th[i].rng);
 	}
+}
+
+/* Free 2M huge pages, or 0 */
+static int fz_free_hugepages(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
+	int n = 0;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%d", &n) != 1)
+		n = 0;
+	fclose(f);
+	return n;
 }
 
 /* Lines of @path that contain @needle, polled until 0 for up to 2 s */
@@ -1327,19 +1345,20 @@ static void fz_run(struct __test_metadata *_metadata, uint64_t seed,
 	fz_check(ctx);
 	dt = fz_now() - t0;
 	fz_teardown(ctx);
-	printf("# fuzz: seed %#llx: %llu ops (%llu ok, %llu expected errors, %llu skipped), %llu checks, %llu IOPTE checks, %llu DMA checks in %.1f s\n",
+	printf("# fuzz: seed %#llx: %llu ops (%llu ok, %llu expected errors, ",
 	       (unsigned long long)seed, (unsigned long long)ctx->st.ops,
-	       (unsigned long long)ctx->st.ok, (unsigned long long)ctx->st.errs,
+	       (unsigned long long)ctx->st.ok, (unsigned long long)ctx->st.errs);
+	printf("%llu skipped), %llu checks, %llu IOPTE checks, %llu DMA checks in %.1f s\n",
 	       (unsigned long long)ctx->st.skips,
 	       (unsigned long long)ctx->st.checks,
 	       (unsigned long long)ctx->st.iopte_checks,
 	       (unsigned long long)ctx->st.dma_checks, dt);
-	printf("P2P-FUZZ-STATS %s seed=%#llx ops=%llu checks=%llu dma=%llu seconds=%.0f result=%s\n",
+	printf("P2P-FUZZ-STATS %s seed=%#llx ops=%llu checks=%llu dma=%llu ",
 	       FUZZ_NAME, (unsigned long long)seed,
 	       (unsigned long long)ctx->st.ops,
 	       (unsigned long long)ctx->st.checks,
-	       (unsigned long long)ctx->st.dma_checks, dt,
-	       ctx->failed ? "fail" : "pass");
+	       (unsigned long long)ctx->st.dma_checks);
+	printf("seconds=%.0f result=%s\n", dt, ctx->failed ? "fail" : "pass");
 	fflush(stdout);
 	ASSERT_EQ(0, ctx->failed) {
 		TH_LOG("%s", ctx->fail_msg);

@@ -139,7 +139,6 @@ static int be_setup(struct fz_ctx *ctx)
 	struct fz_obj *mem;
 	unsigned int i;
 	int ret;
-	FILE *f;
 
 	memset(&dv, 0, sizeof(dv));
 	dv.edu.fd = -1;
@@ -193,13 +192,7 @@ static int be_setup(struct fz_ctx *ctx)
 	dv.mem = mem;
 	fz_obj_put(mem);	/* the area keeps it */
 
-	f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
-	if (f) {
-		int n = 0;
-
-		ctx->have_hugetlb = fscanf(f, "%d", &n) == 1 && n >= 64;
-		fclose(f);
-	}
+	ctx->have_hugetlb = fz_free_hugepages() >= 64;
 	return 0;
 }
 
@@ -274,7 +267,8 @@ static void dv_op_export(struct fz_thread *th)
 		want = -EINVAL;
 		break;
 	case 1:
-		nr = nr_copy = 0;
+		nr = 0;
+		nr_copy = 0;
 		want = -EINVAL;
 		break;
 	case 2:
@@ -315,18 +309,21 @@ static void dv_op_export(struct fz_thread *th)
 	case 10:
 		r[0].offset = d->region_size[DV_BAR] - FZ_PAGE;
 		r[0].length = 2 * FZ_PAGE;
-		nr = nr_copy = 1;
+		nr = 1;
+		nr_copy = 1;
 		want = -EINVAL;
 		break;
 	case 11:
 		r[0].offset = -FZ_PAGE;
 		r[0].length = FZ_PAGE;
-		nr = nr_copy = 1;
+		nr = 1;
+		nr_copy = 1;
 		want = -EOVERFLOW;
 		break;
 	case 12:
 		if (nr < 2) {
-			nr = nr_copy = 2;
+			nr = 2;
+			nr_copy = 2;
 			r[1] = r[0];
 		}
 		r[1].offset = r[0].offset + r[0].length - FZ_PAGE;
@@ -335,7 +332,8 @@ static void dv_op_export(struct fz_thread *th)
 	case 13:
 		/* BAR0 of ivshmem is 256 bytes: no page fits */
 		region = VFIO_PCI_BAR0_REGION_INDEX;
-		nr = nr_copy = 1;
+		nr = 1;
+		nr_copy = 1;
 		r[0].offset = 0;
 		r[0].length = FZ_PAGE;
 		want = -EINVAL;
@@ -356,7 +354,8 @@ static void dv_op_export(struct fz_thread *th)
 			return;
 		fz_slot_clear(s);
 	}
-	fz_op(th, "export %s region %u nr %u [%#llx+%#llx %#llx+%#llx ...] open %#x flags %#x/%#x argsz%+ld",
+	fz_op(th,
+	      "export %s region %u nr %u [%#llx+%#llx %#llx+%#llx ...] open %#x flags %#x/%#x argsz%+ld",
 	      d->bdf, region, nr, (unsigned long long)r[0].offset,
 	      (unsigned long long)r[0].length,
 	      (unsigned long long)(nr > 1 ? r[1].offset : 0),
@@ -526,6 +525,19 @@ static const char *dv_state(struct fz_obj *obj)
 	return dev_revoked(obj->dev) ? "revoked" : "active";
 }
 
+/* Add @obj to the @n objects of @seen unless it is there; the new count */
+static unsigned int dv_see(struct fz_obj **seen, unsigned int n,
+			   struct fz_obj *obj)
+{
+	unsigned int j;
+
+	for (j = 0; j < n; j++)
+		if (seen[j] == obj)
+			return n;
+	seen[n] = obj;
+	return n + 1;
+}
+
 /* The vfio debugfs list: dma-bufs per device and state, as in the model */
 static void dv_check_exports(struct fz_ctx *ctx)
 {
@@ -536,20 +548,13 @@ static void dv_check_exports(struct fz_ctx *ctx)
 	char line[512], bdf[32], state[16];
 	FILE *f;
 
-#define DV_SEE(o) do {							\
-		for (j = 0; j < n && seen[j] != (o); j++)		\
-			;						\
-		if (j == n)						\
-			seen[n++] = (o);				\
-	} while (0)
 	for (k = 0; k < FZ_POOL; k++)
 		if (ctx->dmabufs[k].obj)
-			DV_SEE(ctx->dmabufs[k].obj);
+			n = dv_see(seen, n, ctx->dmabufs[k].obj);
 	for (i = 0; i < FZ_NIOAS; i++)
 		for (k = 0; k < ctx->ioas[i].nr; k++)
 			if (ctx->ioas[i].areas[k]->obj->kind == FZ_DMABUF)
-				DV_SEE(ctx->ioas[i].areas[k]->obj);
-#undef DV_SEE
+				n = dv_see(seen, n, ctx->ioas[i].areas[k]->obj);
 	for (j = 0; j < n; j++) {
 		dn = seen[j]->dev - dv.dev;
 		for (st = 0; strcmp(states[st], dv_state(seen[j])); st++)
@@ -581,7 +586,8 @@ static void dv_check_exports(struct fz_ctx *ctx)
 	for (dn = 0; dn < DV_NDEV; dn++)
 		for (st = 0; st < 3; st++)
 			if (got[dn][st] != want[dn][st])
-				fz_fail(ctx, NULL, "vfio debugfs: %s has %u %s dma-bufs, the model %u",
+				fz_fail(ctx, NULL,
+					"vfio debugfs: %s has %u %s dma-bufs, the model %u",
 					dv.dev[dn].bdf, got[dn][st],
 					states[st], want[dn][st]);
 }
@@ -619,7 +625,8 @@ static void dv_check_pending(struct fz_ctx *ctx, bool all)
 		}
 		mmio_copy_from(got, p->dev->bar, p->bar_off, DV_TOKEN);
 		if (!memcmp(got, p->token, DV_TOKEN))
-			fz_fail(ctx, NULL, "edu DMA to a revoked area landed in %s BAR2 at %#llx ('%s')",
+			fz_fail(ctx, NULL,
+				"edu DMA to a revoked area landed in %s BAR2 at %#llx ('%s')",
 				p->dev->bdf, (unsigned long long)p->bar_off,
 				p->token);
 		*p = dv.pending[--dv.nr_pending];
@@ -713,7 +720,7 @@ TEST(regression_seeds)
 {
 	unsigned int i;
 
-	for (i = 0; i < sizeof(regress) / sizeof(regress[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(regress); i++)
 		fz_run(_metadata, regress[i].seed, regress[i].threads,
 		       regress[i].serial, regress[i].ops, 0);
 }
