@@ -626,8 +626,12 @@ static void fz_do_map(struct fz_thread *th, struct fz_obj *obj)
 	if (fixed) {
 		m.flags |= IOMMU_IOAS_MAP_FIXED_IOVA;
 		m.iova = fz_pick_iova(th, m.length);
-		/* Sometimes right on an area of ours, for EEXIST */
-		if (fz_chance(th, 15)) {
+		/*
+		 * Sometimes right on an area of ours, for EEXIST; not for the
+		 * faults that need IOAS 0's domain.
+		 */
+		if (fz_chance(th, 15) && fault != FZ_UNALIGNED &&
+		    fault != FZ_PASTEND) {
 			unsigned int i;
 			struct fz_area *a = fz_my_area(th, &i);
 
