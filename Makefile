@@ -5,7 +5,7 @@ FLAVOR ?= debug
 export FLAVOR
 S := scripts
 
-.PHONY: help setup tree kernel tests demo check lint run bench vmm-test compat-test series rig-selftest clean distclean
+.PHONY: help setup tree kernel tests demo check lint run bench vmm-test compat-test series rig-selftest soak clean distclean
 
 help: ## List the targets
 	@echo "Targets (FLAVOR=$(FLAVOR); set FLAVOR=fast for a kernel without debug checkers):"
@@ -52,6 +52,24 @@ compat-test: tests ## Kernel with iommufd's type1 compatible container: VFIO_IOM
 
 bench: ## Benchmarks on the fast kernel (MAP_FILE vs IOAS_MAP pinning); prints a table, writes work/bench/*.csv
 	@$(S)/bench.sh
+
+# make soak SECONDS=3600: each fuzzer fuzzes that long (the harness also
+# replays its regression seeds only in make check).
+SECONDS ?= 600
+KS := work/build-$(FLAVOR)/kselftest/p2p
+soak: tests ## Fuzz for SECONDS (default 600) in each VM; prints total ops and results
+	@rc=0; \
+	$(S)/vm.sh --profile novtd --name soak-mock --timeout $$(($(SECONDS) + 900)) \
+		--append "hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=256" --files "$(KS)/fuzz_mock" \
+		--cmd ". /opt/lib.sh; hugepages 256; run_tap p2p/fuzz_mock /opt/bin/fuzz_mock -t fuzz --seconds=$(SECONDS)" || rc=1; \
+	$(S)/vm.sh --profile vtd --name soak-devices --timeout $$(($(SECONDS) + 900)) --files "$(KS)/fuzz_devices" \
+		--cmd ". /opt/lib.sh; for d in 0000:00:01.0 0000:00:02.0 0000:01:00.0 0000:03:00.0; do vfio_bind \$$d; done; run_tap p2p/fuzz_devices /opt/bin/fuzz_devices -t fuzz --seconds=$(SECONDS)" || rc=1; \
+	grep -aho 'P2P-FUZZ-STATS.*' work/logs/soak-mock.log work/logs/soak-devices.log | \
+		awk '{ print "[rig] " $$0; for (i = 1; i <= NF; i++) if ($$i ~ /^ops=/) { sub("ops=", "", $$i); ops += $$i } \
+			if ($$0 ~ /result=pass/) p++; else f++ } \
+			END { printf "[rig] soak: %d ops in total, %d fuzzers passed, %d failed\n", ops, p, f }'; \
+	[ $$rc -eq 0 ] && echo "[rig] soak: no failure, no kernel report" || echo "[rig] soak: FAILED (see the VM logs in work/logs/soak-*.log)"; \
+	exit $$rc
 
 series: tree ## Write the work as a git format-patch series against the base into out/, and prove it applies
 	@$(S)/series.sh
