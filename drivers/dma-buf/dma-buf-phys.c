@@ -23,8 +23,10 @@
 #include <linux/dma-buf-phys.h>
 #include <linux/dma-resv.h>
 #include <linux/export.h>
+#include <linux/file.h>
 #include <linux/init.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
 
@@ -293,13 +295,15 @@ subsys_initcall(dma_buf_phys_init);
  * @len: number of bytes
  * @writable: the caller will let devices write
  *
- * Looks up the VMA at @addr and asks each registered exporter whether it
- * made it (&dma_buf_phys_ops.vma_is_ours). The one that did makes a
- * dma-buf of the range, with its own export rules; the importer then maps
- * it like any dma-buf of that exporter, with the same revocation. The
- * dma-buf lives as long as the caller's reference, not as long as the VMA.
+ * Looks up the VMA at @addr and, if it is a PFN map, asks each registered
+ * exporter whether it made it (&dma_buf_phys_ops.vma_is_ours). The one
+ * that did makes a dma-buf of the range, with its own export rules and
+ * without the mmap_lock held; the importer then maps it like any dma-buf
+ * of that exporter, with the same revocation. The dma-buf lives as long as
+ * the caller's reference, not as long as the VMA.
  *
- * Context: process context; takes @mm's mmap_lock for read.
+ * Context: process context; takes @mm's mmap_lock for read and drops it
+ * before the exporter exports.
  * Return: ERR_PTR(-EINTR) if a fatal signal interrupted the wait for the
  * mmap_lock. NULL if no exporter claims the VMA at @addr (or there is none):
  * the range is ordinary memory as far as this interface knows. A dma-buf
@@ -311,41 +315,55 @@ struct dma_buf *dma_buf_phys_get_vma_dmabuf(struct mm_struct *mm,
 					    unsigned long addr,
 					    unsigned long len, bool writable)
 {
-	struct dma_buf *(*get)(struct vm_area_struct *vma, unsigned long addr,
-			       unsigned long len, bool writable) = NULL;
+	const struct dma_buf_phys_exporter *found = NULL;
 	struct dma_buf_phys_exporter *exp;
+	struct dma_buf_phys_vma info;
 	struct vm_area_struct *vma;
-	struct dma_buf *dmabuf = NULL;
+	struct dma_buf *dmabuf;
 
 	if (!mm)
 		return NULL;
 	if (mmap_read_lock_killable(mm))
 		return ERR_PTR(-EINTR);
 	vma = vma_lookup(mm, addr);
-	if (!vma)
-		goto out_unlock;
+	/* Device mappings are PFN maps; ordinary memory is never asked */
+	if (!vma || !(vma->vm_flags & VM_PFNMAP) || !vma->vm_file) {
+		mmap_read_unlock(mm);
+		return NULL;
+	}
 
-	/*
-	 * The exporter is called without the registry lock: exporting takes
-	 * reservation locks, and dma_buf_phys_get_ranges() nests the registry
-	 * lock inside them. A VMA of the exporter's driver keeps a file of
-	 * its device open, so the exporter cannot be unregistered while the
-	 * mmap_lock holds the VMA in place.
-	 */
 	mutex_lock(&dma_buf_phys_lock);
 	list_for_each_entry(exp, &dma_buf_phys_exporters, node) {
 		if (exp->phys_ops->vma_is_ours &&
 		    exp->phys_ops->vma_get_dmabuf &&
-		    exp->phys_ops->vma_is_ours(vma)) {
-			get = exp->phys_ops->vma_get_dmabuf;
+		    exp->phys_ops->vma_is_ours(vma) &&
+		    try_module_get(exp->owner)) {
+			found = exp;
 			break;
 		}
 	}
 	mutex_unlock(&dma_buf_phys_lock);
-	if (get)
-		dmabuf = get(vma, addr, len, writable);
-out_unlock:
+	if (!found) {
+		mmap_read_unlock(mm);
+		return NULL;
+	}
+
+	/*
+	 * Export without the mmap_lock: the exporter takes its device locks
+	 * and reservation locks, and a revoke holding them must not stall
+	 * the address space. The file reference keeps the device open.
+	 */
+	info.file = get_file(vma->vm_file);
+	info.private = vma->vm_private_data;
+	info.start = vma->vm_start;
+	info.end = vma->vm_end;
+	info.pgoff = vma->vm_pgoff;
+	info.flags = vma->vm_flags;
 	mmap_read_unlock(mm);
+
+	dmabuf = found->phys_ops->vma_get_dmabuf(&info, addr, len, writable);
+	fput(info.file);
+	module_put(found->owner);
 	return dmabuf;
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_phys_get_vma_dmabuf, DMA_BUF);

@@ -38,6 +38,7 @@
 struct dma_buf;
 struct dma_buf_attach_ops;
 struct mm_struct;
+struct module;
 struct vm_area_struct;
 struct dma_buf_attachment;
 struct dma_buf_ops;
@@ -50,6 +51,28 @@ struct dma_buf_ops;
 struct dma_buf_phys_range {
 	phys_addr_t addr;
 	size_t len;
+};
+
+/**
+ * struct dma_buf_phys_vma - what an exporter is told of a user mapping
+ * @file: the mapped file, referenced by the caller for the duration of
+ *	&dma_buf_phys_ops.vma_get_dmabuf
+ * @private: vm_private_data of the VMA
+ * @start: first address of the VMA
+ * @end: first address after the VMA
+ * @pgoff: vm_pgoff of the VMA
+ * @flags: vm_flags of the VMA
+ *
+ * A copy taken under the mmap_lock, so that the exporter can export
+ * without holding it.
+ */
+struct dma_buf_phys_vma {
+	struct file *file;
+	void *private;
+	unsigned long start;
+	unsigned long end;
+	unsigned long pgoff;
+	unsigned long flags;
 };
 
 /**
@@ -81,7 +104,8 @@ struct dma_buf_phys_ops {
 	 * Optional, with @vma_get_dmabuf. Tell whether @vma is a user
 	 * mapping of device memory made by the exporter's driver (not a
 	 * dma-buf mmap), which @vma_get_dmabuf can turn into a dma-buf.
-	 * Decide from the VMA's vm_ops, never from its PFNs.
+	 * Decide from the VMA's vm_ops, never from its PFNs. Only VM_PFNMAP
+	 * VMAs are asked.
 	 *
 	 * Called with the mmap_lock of @vma held and the registry lock of
 	 * this interface held: take no lock.
@@ -92,16 +116,18 @@ struct dma_buf_phys_ops {
 	 * @vma_get_dmabuf:
 	 *
 	 * Return a new dma-buf (the caller owns the reference) of the device
-	 * memory behind the bytes [@addr, @addr + @len) of @vma, exactly as
-	 * the exporter's own export of that memory would make it, or an
-	 * ERR_PTR if the range cannot be exported (not wholly inside @vma,
-	 * not allowed by the VMA's permissions, refused by the exporter's
-	 * rules). No file descriptor refers to the dma-buf.
+	 * memory behind the bytes [@addr, @addr + @len) of the mapping
+	 * described by @vma, exactly as the exporter's own export of that
+	 * memory would make it, or an ERR_PTR if the range cannot be exported
+	 * (not wholly inside the mapping, not allowed by its permissions,
+	 * refused by the exporter's rules). No file descriptor refers to the
+	 * dma-buf.
 	 *
-	 * Called with the mmap_lock of @vma held for read, after
-	 * @vma_is_ours() said true.
+	 * Called without the mmap_lock, after @vma_is_ours() said true; the
+	 * caller holds a reference on @vma->file, which keeps what
+	 * @vma->private points to alive.
 	 */
-	struct dma_buf *(*vma_get_dmabuf)(struct vm_area_struct *vma,
+	struct dma_buf *(*vma_get_dmabuf)(const struct dma_buf_phys_vma *vma,
 					  unsigned long addr,
 					  unsigned long len, bool writable);
 };
@@ -111,11 +137,14 @@ struct dma_buf_phys_ops {
  * @dmabuf_ops: the &struct dma_buf_ops of every dma-buf of this exporter;
  *	dma-bufs are matched to their exporter by this pointer
  * @phys_ops: the physical ranges operations of the exporter
+ * @owner: module of the operations, held while one is called without the
+ *	registry lock
  * @node: private to dma-buf-phys.c
  */
 struct dma_buf_phys_exporter {
 	const struct dma_buf_ops *dmabuf_ops;
 	const struct dma_buf_phys_ops *phys_ops;
+	struct module *owner;
 	struct list_head node;
 };
 

@@ -20,14 +20,17 @@
  * Any other range takes the ordinary user memory path. A range that starts
  * in such a VMA but cannot be exported (it runs past the VMA, the BAR is
  * not mmap-able or smaller than a page, the VMA does not allow the access)
- * fails with -EFAULT, as it did before this existed.
+ * fails with -EFAULT, as it did before this existed. A BAR that does not
+ * decode at the time of the map is mapped revoked, and its IOPTEs appear
+ * when it decodes again: VMMs that map by address do not retry.
  *
  * iommufd.map_bar_va=0 turns this off: every BAR address is -EFAULT, as
  * upstream does.
  *
- * Locking: dma_buf_phys_get_vma_dmabuf() takes mmap_lock and, inside it,
- * the exporter's locks (see drivers/vfio/pci/dmabuf/vfio_pci_dmabuf.h). No
- * iommufd lock is held here, as for IOMMU_IOAS_MAP_FILE.
+ * Locking: dma_buf_phys_get_vma_dmabuf() takes mmap_lock to find the VMA
+ * and drops it before the exporter takes its locks (see
+ * drivers/vfio/pci/dmabuf/vfio_pci_dmabuf.h). No iommufd lock is held
+ * here, as for IOMMU_IOAS_MAP_FILE.
  */
 #include <linux/dma-buf.h>
 #include <linux/dma-buf-phys.h>
@@ -43,6 +46,17 @@ static bool map_bar_va = true;
 module_param(map_bar_va, bool, 0644);
 MODULE_PARM_DESC(map_bar_va,
 		 "Map a vfio-pci BAR mmap given to IOMMU_IOAS_MAP or VFIO_IOMMU_MAP_DMA as a revocable P2P mapping (default: on; off: EFAULT, as upstream)");
+
+/*
+ * What the user sees of a BAR range that cannot be exported: EFAULT, as
+ * before this path existed, except for what is not about the range itself.
+ */
+static int iopt_bar_va_errno(long err)
+{
+	if (err == -EINTR || err == -ENOMEM)
+		return err;
+	return -EFAULT;
+}
 
 /**
  * iopt_try_map_bar_va() - Map a user range that is a BAR mmap as P2P
@@ -60,8 +74,9 @@ MODULE_PARM_DESC(map_bar_va,
  * Context: no iommufd lock held; takes current->mm's mmap_lock.
  * Return: false if the range is not a BAR mmap (or the feature is off):
  * the caller maps it as user memory. true if it was handled; then @rc is
- * 0, -EFAULT if the BAR range cannot be exported, -ENODEV if the BAR does
- * not decode right now, or an errno of iopt_map_pages().
+ * 0 (also when the BAR does not decode right now: the area starts revoked
+ * and is mapped when it decodes again), -EFAULT if the BAR range cannot be
+ * exported, -ENOMEM, -EINTR, or an errno of iopt_map_pages().
  */
 bool iopt_try_map_bar_va(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 			 unsigned long *iova, void __user *uptr,
@@ -80,22 +95,21 @@ bool iopt_try_map_bar_va(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 	if (!dmabuf)
 		return false;
 	if (IS_ERR(dmabuf)) {
-		*rc = PTR_ERR(dmabuf) == -EINTR ? -EINTR : -EFAULT;
+		*rc = iopt_bar_va_errno(PTR_ERR(dmabuf));
 		trace_iommufd_dmabuf_map_va(0, addr, length, *rc);
 		return true;
 	}
 
 	pages = iopt_alloc_dmabuf_pages(dmabuf, 0, length,
 					iommu_prot & IOMMU_READ,
-					iommu_prot & IOMMU_WRITE);
+					iommu_prot & IOMMU_WRITE, true);
 	/* pages has its own reference on success */
 	dma_buf_put(dmabuf);
 	if (IS_ERR(pages)) {
-		*rc = PTR_ERR(pages) == -ENODEV ? -ENODEV : -EFAULT;
+		*rc = iopt_bar_va_errno(PTR_ERR(pages));
 		trace_iommufd_dmabuf_map_va(0, addr, length, *rc);
 		return true;
 	}
-	pages->dmabuf->from_va = true;
 	trace_iommufd_dmabuf_map_va(iopt_dmabuf_ino(pages->dmabuf), addr,
 				    length, 0);
 

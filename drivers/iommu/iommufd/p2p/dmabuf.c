@@ -530,6 +530,8 @@ static const struct dma_buf_attach_ops iopt_dmabuf_attach_ops = {
  * @length: number of bytes to map
  * @readable: the mapping may be IOMMU_READ
  * @writable: the mapping may be IOMMU_WRITE
+ * @from_va: for a BAR mapped by address (p2p/bar_va.c): a revoked dma-buf
+ *	gives revoked pages instead of -ENODEV
  *
  * Checks the request, attaches to @dmabuf with dma_buf_phys_attach() and
  * reads its ranges. The attachment and a dma-buf reference are held until
@@ -542,12 +544,12 @@ static const struct dma_buf_attach_ops iopt_dmabuf_attach_ops = {
  * @writable on one not open for writing,
  * ERR_PTR(-EOPNOTSUPP) if the exporter does not offer physical ranges (in
  * which case nothing was attached), ERR_PTR(-ENODEV) if the exporter has
- * revoked access, or ERR_PTR(-ENOMEM).
+ * revoked access (unless @from_va), or ERR_PTR(-ENOMEM).
  */
 struct iopt_pages *iopt_alloc_dmabuf_pages(struct dma_buf *dmabuf,
 					   unsigned long start,
 					   unsigned long length, bool readable,
-					   bool writable)
+					   bool writable, bool from_va)
 {
 	unsigned long start_byte = start % PAGE_SIZE;
 	struct dma_buf_phys_range *ranges = NULL;
@@ -592,6 +594,7 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct dma_buf *dmabuf,
 	idma->dmabuf = dmabuf;
 	get_dma_buf(dmabuf);
 	idma->start = start - start_byte;
+	idma->from_va = from_va;
 	idma->revoked = true;
 	INIT_LIST_HEAD(&idma->areas);
 	INIT_LIST_HEAD(&idma->all_node);
@@ -625,7 +628,12 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct dma_buf *dmabuf,
 	idma->restore_retries = 0;
 	mutex_unlock(&pages->mutex);
 	dma_resv_unlock(dmabuf->resv);
-	if (nr < 0) {
+	/*
+	 * A BAR mapped by address may be mapped while it does not decode: a
+	 * VMM that maps by address does not retry. It starts revoked and the
+	 * exporter's restore maps it.
+	 */
+	if (nr < 0 && !(from_va && nr == -ENODEV)) {
 		rc = nr;
 		goto err_put_pages;
 	}

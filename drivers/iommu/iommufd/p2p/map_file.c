@@ -275,7 +275,8 @@ static struct iopt_pages *iopt_map_file_alloc_pages(int fd,
 
 		if (!IS_ERR(dmabuf)) {
 			pages = iopt_alloc_dmabuf_pages(dmabuf, start, length,
-							readable, writable);
+							readable, writable,
+							false);
 			/* pages has its own reference on success */
 			dma_buf_put(dmabuf);
 			*start_byte = start % PAGE_SIZE;

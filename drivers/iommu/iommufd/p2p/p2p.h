@@ -120,7 +120,7 @@ static inline bool iopt_try_map_bar_va(struct iommufd_ctx *ictx,
 struct iopt_pages *iopt_alloc_dmabuf_pages(struct dma_buf *dmabuf,
 					   unsigned long start,
 					   unsigned long length, bool readable,
-					   bool writable);
+					   bool writable, bool from_va);
 void iopt_dmabuf_release(struct iopt_pages *pages);
 int iopt_dmabuf_fill_domains(struct iopt_area *area, struct iopt_pages *pages);
 void iopt_dmabuf_unfill_domains(struct iopt_area *area,

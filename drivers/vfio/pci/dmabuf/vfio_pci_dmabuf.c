@@ -215,10 +215,9 @@ static const struct dma_buf_ops vfio_pci_dmabuf_ops = {
  * it.
  */
 static bool vfio_pci_dmabuf_vma_is_ours(struct vm_area_struct *vma);
-static struct dma_buf *vfio_pci_dmabuf_vma_get(struct vm_area_struct *vma,
-					       unsigned long addr,
-					       unsigned long len,
-					       bool writable);
+static struct dma_buf *
+vfio_pci_dmabuf_vma_get(const struct dma_buf_phys_vma *vma, unsigned long addr,
+			unsigned long len, bool writable);
 
 static int vfio_pci_dmabuf_get_ranges(struct dma_buf_attachment *attach,
 				      struct dma_buf_phys_range *ranges,
@@ -247,6 +246,7 @@ static const struct dma_buf_phys_ops vfio_pci_dmabuf_phys_ops = {
 static struct dma_buf_phys_exporter vfio_pci_dmabuf_phys_exporter = {
 	.dmabuf_ops = &vfio_pci_dmabuf_ops,
 	.phys_ops = &vfio_pci_dmabuf_phys_ops,
+	.owner = THIS_MODULE,
 };
 
 static bool vfio_pci_dmabuf_phys_registered;
@@ -378,7 +378,12 @@ vfio_pci_dmabuf_create(struct vfio_pci_core_device *vdev, u32 bar,
 	list_add_tail(&priv->all_node, &vfio_pci_dmabuf_all);
 	mutex_unlock(&vfio_pci_dmabuf_all_lock);
 
-	down_write(&vdev->memory_lock);
+	/*
+	 * memory_lock for read is enough to see a stable decode state:
+	 * every revoke and restore of vfio-pci holds it for write, and those
+	 * of the PCI core change it under dmabuf_lock.
+	 */
+	down_read(&vdev->memory_lock);
 	mutex_lock(&vdev->dmabuf_lock);
 	dma_resv_lock(dmabuf->resv, NULL);
 	list_add_tail(&priv->dev_node, &vdev->dmabufs);
@@ -387,7 +392,7 @@ vfio_pci_dmabuf_create(struct vfio_pci_core_device *vdev, u32 bar,
 		priv->state = VFIO_PCI_DMABUF_ACTIVE;
 	dma_resv_unlock(dmabuf->resv);
 	mutex_unlock(&vdev->dmabuf_lock);
-	up_write(&vdev->memory_lock);
+	up_read(&vdev->memory_lock);
 
 	trace_vfio_pci_dmabuf_export(pci_name(pdev), priv->id, priv->bar,
 				     priv->nr_ranges, priv->size,
@@ -468,38 +473,34 @@ static bool vfio_pci_dmabuf_vma_is_ours(struct vm_area_struct *vma)
 /*
  * dma_buf_phys_ops.vma_get_dmabuf: the same dma-buf VFIO_DEVICE_FEATURE_DMA_BUF
  * would give for the bytes [@addr, @addr + @len) of a BAR mmap, without an
- * fd.  The VMA keeps the device file, so the device open, while mmap_lock
- * is held.
+ * fd.  The caller holds a reference on the device file of the mapping,
+ * which keeps the device open, so @vma->private (the device) is valid.
  */
-static struct dma_buf *vfio_pci_dmabuf_vma_get(struct vm_area_struct *vma,
-					       unsigned long addr,
-					       unsigned long len,
-					       bool writable)
+static struct dma_buf *
+vfio_pci_dmabuf_vma_get(const struct dma_buf_phys_vma *vma, unsigned long addr,
+			unsigned long len, bool writable)
 {
-	struct vfio_pci_core_device *vdev = vma->vm_private_data;
+	struct vfio_pci_core_device *vdev = vma->private;
 	struct vfio_region_dma_range *range;
 	unsigned long end;
 	u32 bar;
 
-	mmap_assert_locked(vma->vm_mm);
-	if (WARN_ON(!vfio_pci_dmabuf_vma_is_ours(vma)))
-		return ERR_PTR(-EINVAL);
 	if (vdev->vdev.ops->ioctl != vfio_pci_core_ioctl)
 		return ERR_PTR(-EOPNOTSUPP);
 	/* All of it inside this one mapping, with its permissions */
-	if (!len || check_add_overflow(addr, len, &end) || end > vma->vm_end)
+	if (!len || addr < vma->start || check_add_overflow(addr, len, &end) ||
+	    end > vma->end)
 		return ERR_PTR(-EFAULT);
-	if (!(vma->vm_flags & VM_READ) ||
-	    (writable && !(vma->vm_flags & VM_WRITE)))
+	if (!(vma->flags & VM_READ) || (writable && !(vma->flags & VM_WRITE)))
 		return ERR_PTR(-EFAULT);
 
 	range = kzalloc(sizeof(*range), GFP_KERNEL);
 	if (!range)
 		return ERR_PTR(-ENOMEM);
-	bar = vma->vm_pgoff >> (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT);
-	range->offset = ((vma->vm_pgoff &
-			  ((1UL << (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT)) - 1))
-			 << PAGE_SHIFT) + (addr - vma->vm_start);
+	bar = vma->pgoff >> (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT);
+	range->offset = ((u64)(vma->pgoff &
+			       ((1UL << (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT)) - 1))
+			 << PAGE_SHIFT) + (addr - vma->start);
 	range->length = len;
 	return vfio_pci_dmabuf_create(vdev, bar, range, 1,
 				      writable ? O_RDWR : O_RDONLY, true);

@@ -29,7 +29,7 @@
  *
  * Lock order:
  *
- *   vdev->memory_lock (write)          (vfio-pci hooks, restore, export)
+ *   vdev->memory_lock (write)          (vfio-pci hooks, restore; read: export)
  *     vdev->dmabuf_lock                (vdev->dmabufs, dmabuf_host_resets)
  *       dmabuf->resv                   (state, attachments)
  *         importer locks               (inside move_notify; for iommufd
@@ -68,12 +68,16 @@
  * then touches nothing but the dma-buf.  priv->pdev is a plain pci_dev
  * reference, valid until ->release(), for names and the P2P path.
  *
- * Bounded waits.  A revoke waits for the importers' fences and unmaps for
- * at most vfio_pci_dmabuf_unmap_timeout_ms (module parameter of
- * vfio-pci-core, dmabuf_unmap_timeout_ms).  Revokes run from device
- * resets and AER recovery under device_lock, so one importer that does not
- * unmap must not hang the PCI core: when the bound expires the importers
- * still attached are named in the log and the revoke goes on.
+ * Bounded waits.  A revoke first moves every dma-buf of the device out of
+ * ACTIVE and notifies its importers, then waits for all their fences and
+ * unmaps, for at most vfio_pci_dmabuf_unmap_timeout_ms in total (module
+ * parameter of vfio-pci-core, dmabuf_unmap_timeout_ms).  Revokes run from
+ * device resets and AER recovery under device_lock, so one importer that
+ * does not unmap must not hang the PCI core: when the bound expires the
+ * late importers are named in the log and the revoke goes on; the BAR
+ * stays vfio-pci's.  The revoke at close is not bounded: after it the
+ * dma-bufs let go of the device, which may then be unbound and its BAR
+ * given to another owner, so it waits for every importer.
  */
 #ifndef __VFIO_PCI_DMABUF_H
 #define __VFIO_PCI_DMABUF_H
@@ -156,6 +160,8 @@ struct vfio_pci_dmabuf_range {
  * @state: see enum vfio_pci_dmabuf_state; protected by the reservation lock
  * @revoke_count: number of ACTIVE -> REVOKED/DEAD transitions
  * @last_reason: reason of the last revocation
+ * @revoke_wait: a revoke in progress still has to wait for this dma-buf's
+ *	importers; protected by vdev->dmabuf_lock
  * @nr_mappings: live sg_tables handed out by map_dma_buf
  * @unmap_wq: woken when @nr_mappings drops to zero
  */
@@ -175,6 +181,7 @@ struct vfio_pci_dmabuf {
 	enum vfio_pci_dmabuf_state state;
 	unsigned long revoke_count;
 	enum vfio_pci_dmabuf_reason last_reason;
+	bool revoke_wait;
 	atomic_t nr_mappings;
 	wait_queue_head_t unmap_wq;
 };

@@ -10,6 +10,7 @@
  * vfio_pci_dmabuf_reset_prepare().  See vfio_pci_dmabuf.h for the state
  * machine and the lock order.
  */
+#include <linux/dma-buf-phys.h>
 #include <linux/dma-resv.h>
 #include <linux/jiffies.h>
 #include <linux/moduleparam.h>
@@ -28,6 +29,9 @@
 unsigned int vfio_pci_dmabuf_unmap_timeout_ms = 10000;
 module_param_named(dmabuf_unmap_timeout_ms, vfio_pci_dmabuf_unmap_timeout_ms,
 		   uint, 0644);
+/* How often an unbounded wait (close) says that it still waits */
+#define VFIO_PCI_DMABUF_UNMAP_WARN	(10 * HZ)
+
 MODULE_PARM_DESC(dmabuf_unmap_timeout_ms,
 		 "Longest wait, in ms, for dma-buf importers to stop using a BAR that is being revoked (default: 10000)");
 
@@ -118,8 +122,12 @@ static void vfio_pci_dmabuf_report_importers(struct vfio_pci_dmabuf *priv,
 	list_for_each_entry(attach, &priv->dmabuf->attachments, node) {
 		struct vfio_pci_dmabuf_attach *ap = attach->priv;
 
-		/* Physical address importers never map, see the header */
-		if (!fences && (!ap || !ap->nr_mapped))
+		/*
+		 * Physical address importers never map and add no fences:
+		 * they unmap inside move_notify, see the header.
+		 */
+		if (dma_buf_attachment_is_phys(attach) ||
+		    (!fences && !ap->nr_mapped))
 			continue;
 		pci_warn(priv->pdev,
 			 "dma-buf %llu: importer %s (%s) did not %s within %u ms, revoking anyway\n",
@@ -130,76 +138,108 @@ static void vfio_pci_dmabuf_report_importers(struct vfio_pci_dmabuf *priv,
 	}
 }
 
-/*
- * Wait until every sg_table is unmapped, until @deadline at the latest.
- * Importers unmap from move_notify or shortly after; one that does not is
- * reported and left behind, see vfio_pci_dmabuf_unmap_timeout_ms.
- */
-static void vfio_pci_dmabuf_wait_unmapped(struct vfio_pci_dmabuf *priv,
-					  unsigned long deadline)
+/* Time left until @deadline, at least 0; MAX_SCHEDULE_TIMEOUT if unbounded */
+static long vfio_pci_dmabuf_left(unsigned long deadline, bool bounded)
 {
-	long left = max_t(long, (long)(deadline - jiffies), 0);
+	if (!bounded)
+		return MAX_SCHEDULE_TIMEOUT;
+	return max_t(long, (long)(deadline - jiffies), 0);
+}
 
-	if (wait_event_timeout(priv->unmap_wq,
-			       !atomic_read(&priv->nr_mappings), left))
+/*
+ * Wait for the importers' fences (bookkeeping usage covers all of them)
+ * and until every sg_table is unmapped.  @bounded: until @deadline at the
+ * latest, then name the importers that are late and go on.  Unbounded (a
+ * close, after which the BAR is released and may get a new owner): wait as
+ * long as it takes, and say so every VFIO_PCI_DMABUF_UNMAP_WARN.
+ */
+static void vfio_pci_dmabuf_wait_idle(struct vfio_pci_dmabuf *priv,
+				      unsigned long deadline, bool bounded)
+{
+	struct dma_resv *resv = priv->dmabuf->resv;
+	long ret;
+
+	dma_resv_lock(resv, NULL);
+	ret = dma_resv_wait_timeout(resv, DMA_RESV_USAGE_BOOKKEEP, false,
+				    vfio_pci_dmabuf_left(deadline, bounded));
+	if (ret <= 0)
+		vfio_pci_dmabuf_report_importers(priv, true);
+	dma_resv_unlock(resv);
+
+	if (!bounded) {
+		while (!wait_event_timeout(priv->unmap_wq,
+					   !atomic_read(&priv->nr_mappings),
+					   VFIO_PCI_DMABUF_UNMAP_WARN))
+			pci_warn(priv->pdev,
+				 "dma-buf %llu: %d mapping(s) still alive after move_notify, waiting before the BAR is released\n",
+				 priv->id, atomic_read(&priv->nr_mappings));
+		return;
+	}
+
+	if (wait_event_timeout(priv->unmap_wq, !atomic_read(&priv->nr_mappings),
+			       vfio_pci_dmabuf_left(deadline, true)))
 		return;
 
-	dma_resv_lock(priv->dmabuf->resv, NULL);
+	dma_resv_lock(resv, NULL);
 	if (atomic_read(&priv->nr_mappings)) {
 		trace_vfio_pci_dmabuf_unmap_timeout(pci_name(priv->pdev),
 						    priv->id,
 						    atomic_read(&priv->nr_mappings));
 		vfio_pci_dmabuf_report_importers(priv, false);
 	}
-	dma_resv_unlock(priv->dmabuf->resv);
+	dma_resv_unlock(resv);
 }
 
 /*
- * Move one dma-buf out of ACTIVE.  move_notify is sent under the
- * reservation lock; then wait for the importers' fences (bookkeeping
- * usage covers all of them) and for every sg_table to be unmapped, both
- * bounded by vfio_pci_dmabuf_unmap_timeout_ms.
+ * Move every dma-buf of @vdev out of ACTIVE, in two passes: first each one
+ * changes state and its importers get move_notify, then the importers of
+ * all of them are waited for, against one deadline for the whole revoke
+ * (vfio_pci_dmabuf_unmap_timeout_ms) when @bounded.  A device with many
+ * dma-bufs (one per BAR mapping a VMM made by address) therefore waits no
+ * longer than one with a single dma-buf.
  */
-static void vfio_pci_dmabuf_revoke_one(struct vfio_pci_dmabuf *priv,
+static void vfio_pci_dmabuf_revoke_all(struct vfio_pci_core_device *vdev,
 				       enum vfio_pci_dmabuf_state new_state,
-				       enum vfio_pci_dmabuf_reason why)
+				       enum vfio_pci_dmabuf_reason why,
+				       bool bounded)
 {
-	unsigned long timeout =
+	unsigned long deadline = jiffies +
 		msecs_to_jiffies(READ_ONCE(vfio_pci_dmabuf_unmap_timeout_ms));
-	unsigned long deadline = jiffies + timeout;
-	struct dma_resv *resv = priv->dmabuf->resv;
-	bool was_active;
+	struct vfio_pci_dmabuf *priv;
 
-	dma_resv_lock(resv, NULL);
-	was_active = priv->state == VFIO_PCI_DMABUF_ACTIVE;
-	priv->state = new_state;
-	if (was_active) {
-		priv->revoke_count++;
-		priv->last_reason = why;
-		trace_vfio_pci_dmabuf_revoke(pci_name(priv->pdev), priv->id,
-					     vfio_pci_dmabuf_reason_name(why),
-					     vfio_pci_dmabuf_nr_attach(priv),
-					     new_state == VFIO_PCI_DMABUF_DEAD);
-		dma_buf_move_notify(priv->dmabuf);
-		if (dma_resv_wait_timeout(resv, DMA_RESV_USAGE_BOOKKEEP, false,
-					  timeout) <= 0)
-			vfio_pci_dmabuf_report_importers(priv, true);
+	lockdep_assert_held(&vdev->dmabuf_lock);
+
+	list_for_each_entry(priv, &vdev->dmabufs, dev_node) {
+		struct dma_resv *resv = priv->dmabuf->resv;
+
+		dma_resv_lock(resv, NULL);
+		priv->revoke_wait = priv->state == VFIO_PCI_DMABUF_ACTIVE;
+		priv->state = new_state;
+		if (priv->revoke_wait) {
+			priv->revoke_count++;
+			priv->last_reason = why;
+			trace_vfio_pci_dmabuf_revoke(pci_name(priv->pdev),
+						     priv->id,
+						     vfio_pci_dmabuf_reason_name(why),
+						     vfio_pci_dmabuf_nr_attach(priv),
+						     new_state == VFIO_PCI_DMABUF_DEAD);
+			dma_buf_move_notify(priv->dmabuf);
+		}
+		dma_resv_unlock(resv);
 	}
-	dma_resv_unlock(resv);
 
-	if (was_active)
-		vfio_pci_dmabuf_wait_unmapped(priv, deadline);
+	list_for_each_entry(priv, &vdev->dmabufs, dev_node) {
+		if (!priv->revoke_wait)
+			continue;
+		priv->revoke_wait = false;
+		vfio_pci_dmabuf_wait_idle(priv, deadline, bounded);
+	}
 }
 
 static void __vfio_pci_dmabuf_revoke(struct vfio_pci_core_device *vdev,
 				     enum vfio_pci_dmabuf_reason why)
 {
-	struct vfio_pci_dmabuf *priv;
-
-	lockdep_assert_held(&vdev->dmabuf_lock);
-
-	list_for_each_entry(priv, &vdev->dmabufs, dev_node)
-		vfio_pci_dmabuf_revoke_one(priv, VFIO_PCI_DMABUF_REVOKED, why);
+	vfio_pci_dmabuf_revoke_all(vdev, VFIO_PCI_DMABUF_REVOKED, why, true);
 }
 
 /**
@@ -307,9 +347,13 @@ void vfio_pci_dmabuf_close(struct vfio_pci_core_device *vdev)
 
 	down_write(&vdev->memory_lock);
 	mutex_lock(&vdev->dmabuf_lock);
+	/*
+	 * Not bounded: once the dma-bufs let go of the device, unbind may hand
+	 * the BAR to another owner, so no importer may still map it.
+	 */
+	vfio_pci_dmabuf_revoke_all(vdev, VFIO_PCI_DMABUF_DEAD,
+				   VFIO_PCI_DMABUF_REASON_CLOSE, false);
 	list_for_each_entry_safe(priv, tmp, &vdev->dmabufs, dev_node) {
-		vfio_pci_dmabuf_revoke_one(priv, VFIO_PCI_DMABUF_DEAD,
-					   VFIO_PCI_DMABUF_REASON_CLOSE);
 		list_del_init(&priv->dev_node);
 		/* NULL if ->release() is waiting for dmabuf_lock to unlink */
 		if (vfio_pci_dmabuf_take_vdev(priv))

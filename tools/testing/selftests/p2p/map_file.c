@@ -1104,12 +1104,19 @@ FIXTURE(hugetlb_unfaulted)
 	uint32_t hwpt_id;
 	int mfd;
 	long free0, rsvd0;
+	long overcommit;
 };
+
+#define OVERCOMMIT "/proc/sys/vm/nr_overcommit_hugepages"
 
 FIXTURE_SETUP(hugetlb_unfaulted)
 {
 	self->fd = -1;
 	self->mfd = -1;
+	/* Surplus pages would let a pin past the pool succeed */
+	self->overcommit = read_long(OVERCOMMIT);
+	if (self->overcommit > 0 && p2p_write_str(OVERCOMMIT, "0"))
+		SKIP(return, "cannot turn off %s", OVERCOMMIT);
 	if (hugetlb_free(SZ_2M, 4) < 4)
 		SKIP(return, "needs 4 free 2M hugetlb pages");
 	self->free0 = hugetlb_2m("free");
@@ -1129,6 +1136,12 @@ FIXTURE_SETUP(hugetlb_unfaulted)
 
 FIXTURE_TEARDOWN(hugetlb_unfaulted)
 {
+	char val[32];
+
+	if (self->overcommit > 0) {
+		snprintf(val, sizeof(val), "%ld", self->overcommit);
+		p2p_write_str(OVERCOMMIT, val);
+	}
 	if (self->fd >= 0)
 		teardown_iommufd(self->fd, _metadata);
 	if (self->mfd >= 0)

@@ -660,6 +660,66 @@ TEST_F_TIMEOUT(vmp2p, va_spanning_efault, 120)
 	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 }
 
+/*
+ * Mapped by address while the BAR does not decode: the area starts revoked
+ * (a VMM that maps by address does not retry) and is mapped once it
+ * decodes again.
+ */
+TEST_F_TIMEOUT(vmp2p, va_map_while_revoked, 120)
+{
+	struct vfio_region_dma_range r = { AREA(20), PAGE };
+
+	self->by_va = true;
+	blocked_arm(self, AREA(20) + 0x400);
+	ASSERT_EQ(0, trig_cmd_mem(self, 0));
+	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x400));
+	ASSERT_EQ(0, trig_cmd_mem(self, 1));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+	EXPECT_TRUE(blocked_check(self, AREA(20) + 0x400));
+	edu_write(_metadata, self, variant, IOVA, AREA(20),
+		  "P2P-IOMMUFD va mapped while revoked");
+	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
+}
+
+/*
+ * The permissions and the offset of the VMA count: a read-only mmap gives
+ * no writeable mapping, and an mmap that starts inside the BAR maps the
+ * BAR from there.
+ */
+TEST_F_TIMEOUT(vmp2p, va_vma_prot_and_offset, 120)
+{
+	struct vfio_region_info info = { .argsz = sizeof(info), .index = BAR };
+	uint8_t *ro, *mid;
+
+	ASSERT_EQ(0, ioctl(self->exp.fd, VFIO_DEVICE_GET_REGION_INFO, &info));
+	ro = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->exp.fd,
+		  info.offset + AREA(21));
+	ASSERT_NE(MAP_FAILED, ro);
+	EXPECT_EQ(-EFAULT, p2p_map_va(self->iommufd, self->ioas, ro, PAGE,
+				      IOVA, MAP_RW));
+	ASSERT_EQ(0, p2p_map_va(self->iommufd, self->ioas, ro, PAGE, IOVA,
+				IOMMU_IOAS_MAP_READABLE));
+	blocked_arm(self, AREA(21));
+	EXPECT_EQ(0, blocked_dma(self, IOVA));
+	EXPECT_TRUE(blocked_check(self, AREA(21))) {
+		TH_LOG("a read-only VMA gave a writeable IOMMU mapping");
+	}
+	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
+	munmap(ro, PAGE);
+
+	mid = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   self->exp.fd, info.offset + AREA(22));
+	ASSERT_NE(MAP_FAILED, mid);
+	ASSERT_EQ(0, p2p_map_va(self->iommufd, self->ioas, mid + PAGE, PAGE,
+				IOVA, MAP_RW));
+	edu_write(_metadata, self, variant, IOVA + 0x40, AREA(22) + PAGE + 0x40,
+		  "P2P-IOMMUFD va mmap inside the BAR");
+	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
+	munmap(mid, 2 * PAGE);
+}
+
 /* A BAR smaller than a page is refused by the exporter: EFAULT */
 TEST_F_TIMEOUT(vmp2p, va_subpage_bar_efault, 120)
 {

@@ -607,6 +607,84 @@ TEST_F_TIMEOUT(revoke, slow_importer_sysfs_reset, 90)
 	close(fd);
 }
 
+/*
+ * One bound for the whole revoke, however many dma-bufs the device has:
+ * four dma-bufs, each imported by a file of the importer that unmaps 20 s
+ * late, are revoked within about one bound, not four.
+ */
+#define MANY_SLOW	4
+
+TEST_F_TIMEOUT(revoke, slow_importers_one_bound, 90)
+{
+	int imps[MANY_SLOW], fds[MANY_SLOW], i;
+	uint64_t t0, took;
+
+	if (access(UNMAP_TIMEOUT_PARAM, W_OK))
+		SKIP(return, "no %s", UNMAP_TIMEOUT_PARAM);
+	ASSERT_EQ(0, set_unmap_timeout(1000));
+	for (i = 0; i < MANY_SLOW; i++) {
+		struct p2p_importer_import arg = { .unmap_delay_ms = 20000 };
+
+		imps[i] = p2p_importer_open(P2P_EDU1);
+		ASSERT_LE(0, imps[i]);
+		fds[i] = dmabuf_export1(self->dev.fd, BAR, AREA(16) + i * PAGE,
+					PAGE);
+		ASSERT_LE(0, fds[i]);
+		arg.fd = fds[i];
+		ASSERT_EQ(0, ioctl(imps[i], P2P_IMPORTER_IMPORT, &arg));
+	}
+	t0 = now_ms();
+	ASSERT_EQ(0, trig_cmd_mem(self, 0));
+	took = now_ms() - t0;
+	EXPECT_LE(900, took);
+	EXPECT_GT(2500, took) {
+		TH_LOG("revoke of %d dma-bufs took %llu ms, the bound is 1000 ms",
+		       MANY_SLOW, (unsigned long long)took);
+	}
+	ASSERT_EQ(0, trig_cmd_mem(self, 1));
+	EXPECT_EQ(0, set_unmap_timeout(10000));
+	for (i = 0; i < MANY_SLOW; i++) {
+		EXPECT_EQ(0, imp_release(imps[i]));
+		close(imps[i]);
+		close(fds[i]);
+	}
+}
+
+/*
+ * The revoke at close is not bounded: after it the BAR may get another
+ * owner, so close waits for a late importer even past the bound.
+ */
+TEST_F_TIMEOUT(revoke, slow_importer_close_waits, 90)
+{
+	struct p2p_importer_import arg = { .unmap_delay_ms = 2500 };
+	struct p2p_importer_status st;
+	uint64_t t0, took;
+	int fd;
+
+	if (access(UNMAP_TIMEOUT_PARAM, W_OK))
+		SKIP(return, "no %s", UNMAP_TIMEOUT_PARAM);
+	ASSERT_EQ(0, set_unmap_timeout(500));
+	fd = dmabuf_export1(self->dev.fd, BAR, AREA(20), PAGE);
+	ASSERT_LE(0, fd);
+	arg.fd = fd;
+	ASSERT_EQ(0, ioctl(self->imp, P2P_IMPORTER_IMPORT, &arg));
+	t0 = now_ms();
+	p2p_dev_close(&self->dev);
+	took = now_ms() - t0;
+	self->bar = NULL;
+	EXPECT_LE(2300, took) {
+		TH_LOG("close took %llu ms: it did not wait for the importer",
+		       (unsigned long long)took);
+	}
+	/* The importer unmapped before close let go of the device */
+	ASSERT_EQ(0, imp_status(self->imp, &st));
+	EXPECT_EQ(0U, st.mapped);
+	EXPECT_EQ(0, set_unmap_timeout(10000));
+	EXPECT_EQ(0, imp_release(self->imp));
+	close(fd);
+	ASSERT_EQ(0, open_dev(self, variant->bdf));
+}
+
 /* Unbind @bdf from vfio-pci in a child; true if it finished within @ms */
 static bool unbind_within(struct __test_metadata *_metadata, const char *bdf,
 			  int keep_fd, unsigned int ms)
