@@ -5,7 +5,7 @@ FLAVOR ?= debug
 export FLAVOR
 S := scripts
 
-.PHONY: help setup tree kernel tests demo check lint run bench vmm-test compat-test series rig-selftest soak clean distclean
+.PHONY: help setup tree kernel tests demo check models lint run bench vmm-test compat-test series rig-selftest soak clean distclean
 
 help: ## List the targets
 	@echo "Targets (FLAVOR=$(FLAVOR); set FLAVOR=fast for a kernel without debug checkers):"
@@ -29,6 +29,9 @@ demo: tests ## Boot the VM and show the feature: devices, IOMMU groups, vfio, P2
 
 check: ## Run every test (lint, rig, base iommufd, p2p); ends with "N passed, N failed, N skipped"
 	@$(S)/run-tests.sh
+
+models: ## make check with every device suite under every IOMMU model (VT-d, AMD-Vi, virtio-iommu)
+	@P2P_MODELS_FULL=1 $(S)/run-tests.sh
 
 lint: ## checkpatch --strict and kernel-doc on our files and patches
 	@$(S)/lint.sh
