@@ -465,9 +465,11 @@ static void be_check(struct fz_ctx *ctx)
 /*
  * Seeds replayed every run.  0x63ce8b37d98cf: at op 1297 (t0 #324, the
  * UNMAP of a shmem area of IOAS 1 whose slices were copied to IOAS 0,
- * with mock domains attached and destroyed in between) the kernel warns
- * in mock_domain_iova_to_phys() from batch_from_domain(): an IOVA of the
- * area has no IOPTE in a domain iommufd is unfilling.
+ * with mock domains attached and destroyed in between) the kernel warned
+ * in mock_domain_iova_to_phys() from batch_from_domain(): the unpin read
+ * ahead of pages.c read an IOVA it had already unmapped (physically
+ * contiguous pages around two copied slices).  map_file's unmap_slices
+ * test has the minimal sequence.
  */
 static const struct fz_regress regress[] = {
 	{ .seed = 0x1, .threads = 4, .serial = true, .ops = 1500 },

@@ -1224,4 +1224,135 @@ TEST_F_TIMEOUT(hugetlb_unfaulted, keeps_others_reservations,
 	EXPECT_EQ(self->rsvd0, hugetlb_2m("resv"));
 }
 
+/*
+ * Unmapping an area whose middle is still used by copies in another IOAS.
+ * The area's storage domain is unmapped up to the end of a physically
+ * contiguous run in one go, and the pages the copies use are then skipped
+ * in between.  Nothing may read an IOVA of that domain after it was
+ * unmapped; the mock domain warns when it is asked for one, which taints
+ * the kernel.  2M hugetlbfs guarantees the contiguous run.  The variants
+ * map the same file with IOMMU_IOAS_MAP_FILE and, through a MAP_SHARED
+ * mapping of it, with IOMMU_IOAS_MAP.
+ */
+#define TAINT_WARN_BIT 512UL	/* TAINT_WARN, bit 9 */
+/* Where the fuzzer found it: 28 pages at file offset 0x15000 */
+#define SLICES_START 0x15000UL
+#define SLICES_PAGES 28
+
+FIXTURE(unmap_slices)
+{
+	int fd;
+	int mfd;
+	uint8_t *buf;
+	uint32_t src_ioas_id, dst_ioas_id;
+	uint32_t src_stdev_id, src_hwpt_id;
+	uint32_t dst_stdev_id, dst_hwpt_id;
+};
+
+FIXTURE_VARIANT(unmap_slices)
+{
+	bool map_file;
+};
+
+FIXTURE_VARIANT_ADD(unmap_slices, map_file)
+{
+	.map_file = true,
+};
+
+FIXTURE_VARIANT_ADD(unmap_slices, ioas_map)
+{
+	.map_file = false,
+};
+
+FIXTURE_SETUP(unmap_slices)
+{
+	self->fd = -1;
+	self->buf = NULL;
+	self->mfd = -1;
+	if (hugetlb_free(SZ_2M, 1) < 1)
+		SKIP(return, "needs 1 free 2M hugetlb page");
+	self->mfd = memfd_create("unmap_slices", MFD_CLOEXEC | MFD_HUGETLB |
+				 MFD_HUGE_2MB);
+	ASSERT_LE(0, self->mfd);
+	ASSERT_EQ(0, ftruncate(self->mfd, SZ_2M));
+	self->buf = mmap_aligned(self->mfd, SZ_2M, SZ_2M);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	fill_pattern(self->buf, SZ_2M, 3);
+
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_NE(-1, self->fd);
+	test_ioctl_ioas_alloc(&self->src_ioas_id);
+	test_ioctl_ioas_alloc(&self->dst_ioas_id);
+	test_cmd_mock_domain(self->src_ioas_id, &self->src_stdev_id,
+			     &self->src_hwpt_id, NULL);
+	test_cmd_mock_domain(self->dst_ioas_id, &self->dst_stdev_id,
+			     &self->dst_hwpt_id, NULL);
+}
+
+FIXTURE_TEARDOWN(unmap_slices)
+{
+	teardown_iommufd(self->fd, _metadata);
+	if (self->buf && self->buf != MAP_FAILED)
+		munmap(self->buf, SZ_2M);
+	if (self->mfd >= 0)
+		close(self->mfd);
+}
+
+TEST_F_TIMEOUT(unmap_slices, two_copied_slices, MAP_FILE_TIMEOUT)
+{
+	/* Two slices with a hole between them, both inside the run */
+	static const struct { unsigned int first, n; } slice[] = {
+		{ 4, 2 }, { 8, 2 },
+	};
+	size_t len = SLICES_PAGES * PAGE_SIZE;
+	uint8_t *ptr = self->buf + SLICES_START;
+	__u64 iova = MOCK_APERTURE_START + SLICES_START;
+	__u64 dst_iova[ARRAY_SIZE(slice)];
+	long taint;
+	unsigned int i;
+
+	taint = read_long("/proc/sys/kernel/tainted");
+	ASSERT_LE(0, taint);
+	if (taint & TAINT_WARN_BIT)
+		SKIP(return, "the kernel has warned already, a new warning would not show");
+
+	if (variant->map_file) {
+		ASSERT_EQ(0, _test_ioctl_ioas_map_file(self->fd,
+						       self->src_ioas_id,
+						       self->mfd, SLICES_START,
+						       len, &iova,
+						       IOMMU_IOAS_MAP_FIXED_IOVA |
+							       MAP_RW));
+	} else {
+		test_ioctl_ioas_map_fixed_id(self->src_ioas_id, ptr, len, iova);
+	}
+	ASSERT_EQ(0, _check_mock_iova(self->fd, self->src_hwpt_id, ptr, iova,
+				      len));
+
+	for (i = 0; i != ARRAY_SIZE(slice); i++) {
+		dst_iova[i] = MOCK_APERTURE_START + i * SZ_2M;
+		ASSERT_EQ(0, _test_ioctl_ioas_copy(self->fd, self->dst_ioas_id,
+						   dst_iova[i],
+						   self->src_ioas_id,
+						   iova + slice[i].first *
+								  PAGE_SIZE,
+						   slice[i].n * PAGE_SIZE,
+						   MAP_RW));
+	}
+
+	test_ioctl_ioas_unmap_id(self->src_ioas_id, iova, len);
+	EXPECT_EQ(0, read_long("/proc/sys/kernel/tainted") & TAINT_WARN_BIT);
+
+	/* The copies keep their pages */
+	for (i = 0; i != ARRAY_SIZE(slice); i++)
+		ASSERT_EQ(0, _check_mock_iova(self->fd, self->dst_hwpt_id,
+					      ptr + slice[i].first * PAGE_SIZE,
+					      dst_iova[i],
+					      slice[i].n * PAGE_SIZE));
+	for (i = 0; i != ARRAY_SIZE(slice); i++)
+		test_ioctl_ioas_unmap_id(self->dst_ioas_id, dst_iova[i],
+					 slice[i].n * PAGE_SIZE);
+	EXPECT_EQ(0, read_long("/proc/sys/kernel/tainted") & TAINT_WARN_BIT);
+}
+
 TEST_HARNESS_MAIN
