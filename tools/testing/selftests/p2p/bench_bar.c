@@ -186,8 +186,9 @@ int main(int argc, char **argv)
 	close(iommufd);
 	rc_t1 = time_type1(size, reps, &t1);
 
-	printf("# whole BAR of %llu MiB at a 1G aligned IOVA, edu's VT-d domain attached, best of %d\n",
-	       (unsigned long long)(size >> 20), reps);
+	printf("# whole BAR of %llu MiB at a 1G aligned IOVA, edu's VT-d domain attached,",
+	       (unsigned long long)(size >> 20));
+	printf(" best of %d\n", reps);
 	printf("# figures come from TCG emulation: compare ratios from the same run only\n");
 	printf("%-26s %12s %12s %11s\n", "path", "map ms", "unmap ms",
 	       "vs MAP_FILE");

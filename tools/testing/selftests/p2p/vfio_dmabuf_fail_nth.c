@@ -258,8 +258,8 @@ static int run_step(struct _test_data_fail_nth *self, enum step s)
 {
 	int ret;
 
-	if (self->by_va && (s == STEP_EXPORT || s == STEP_MAP ||
-		      s == STEP_CLOSE_DMABUF))
+	if (self->by_va &&
+	    (s == STEP_EXPORT || s == STEP_MAP || s == STEP_CLOSE_DMABUF))
 		return run_step_by_va(self, s);
 
 	switch (s) {
