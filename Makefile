@@ -44,8 +44,8 @@ run: kernel ## Run CMD='...' in the VM with FILES='paths' in /opt/bin; prints ou
 	@$(S)/vm.sh --profile $(or $(PROFILE),vtd) --name run --timeout $(or $(TIMEOUT),600) \
 		--cmd "$$CMD" --files "$$FILES"
 
-vmm-test: ## Nested: unmodified QEMU 11.x on our kernel gives its guest P2P; control run on the stock base
-	@$(S)/vmm-test.sh
+vmm-test: ## Nested: unmodified QEMU 11.1, 10.0 and 7.2 on our kernels (fast unless FLAVOR is given) give their guests P2P; control runs on the stock base
+	@FLAVOR=$(if $(filter file,$(origin FLAVOR)),fast,$(FLAVOR)) $(S)/vmm-test.sh
 
 compat-test: tests ## Kernel with iommufd's type1 compatible container: VFIO_IOMMU_MAP_DMA of a BAR gives revocable P2P
 	@env -u BUILD FLAVOR=compat $(S)/build-kernel.sh

@@ -3,7 +3,9 @@
 # FLAVOR=debug (default: base + debug fragments), FLAVOR=fast (base only),
 # FLAVOR=compat (base with iommufd's type1 compatible container instead of
 # vfio's container and type1 driver) or FLAVOR=stock (the unpatched base
-# kernel, base fragment without our options).
+# kernel, base fragment without our options, and iommufd's compatible
+# container as in FLAVOR=compat: one control kernel for every VMM of
+# make vmm-test, the iommufd ones and the legacy container one).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -24,8 +26,9 @@ stock)
 		git -C "$WORK/linux" worktree add -q --detach "$TREE" base
 	fi
 	git -C "$TREE" checkout -q --detach -f base
-	grep -v 'CONFIG_VFIO_PCI_DMABUF' "$ROOT/configs/base.config" > "$BUILD/stock.config"
-	frags=("$BUILD/stock.config")
+	grep -vE 'CONFIG_VFIO_PCI_DMABUF|CONFIG_VFIO_CONTAINER|CONFIG_VFIO_IOMMU_TYPE1' \
+		"$ROOT/configs/base.config" > "$BUILD/stock.config"
+	frags=("$BUILD/stock.config" "$ROOT/configs/compat.config")
 	;;
 *) die "unknown FLAVOR=$FLAVOR (debug, fast, compat or stock)" ;;
 esac

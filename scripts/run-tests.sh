@@ -65,8 +65,10 @@ if step kernel "$ROOT/scripts/build-kernel.sh" && step selftests-build "$ROOT/sc
 			--name compat --timeout 900 --script "$ROOT/scripts/guest/suite-devices.sh" \
 			--files "$ks/p2p/compat_bar_va $ks/p2p/rig_smoke" --results "$results/vm-compat.json"
 fi
-# Nested: QEMU 11.x in our kernel (fast flavor) and, as the control, in the
-# stock base kernel. P2P_SKIP_VMM=1 leaves it out (it builds two kernels).
+# Nested: QEMU 11.1 and 10.0 in our kernel (fast flavor), QEMU 7.2 with the
+# legacy container in our compat kernel (built above), and as the controls
+# each in the stock base kernel. P2P_SKIP_VMM=1 leaves it out (it builds the
+# fast and the stock kernels).
 if [ "${P2P_SKIP_VMM:-0}" != 1 ]; then
 	VMM_RESULTS=$results P2P_QUIET=1 step vmm env -u BUILD FLAVOR=fast "$ROOT/scripts/vmm-test.sh"
 fi
