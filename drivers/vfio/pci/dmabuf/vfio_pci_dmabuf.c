@@ -42,11 +42,18 @@ static int vfio_pci_dmabuf_attach(struct dma_buf *dmabuf,
 		goto out;
 	}
 
-	/* ->attach runs without the reservation lock held. */
+	/*
+	 * ->attach runs without the reservation lock held.  A physical
+	 * address importer may attach while the dma-buf is revoked: it gets
+	 * no ranges until the restore's move_notify (a BAR mapped by address
+	 * while it does not decode).  Every other importer maps at once, so
+	 * it is refused unless ACTIVE.  Nobody attaches to a DEAD one.
+	 */
 	dma_resv_lock(dmabuf->resv, NULL);
 	state = priv->state;
 	dma_resv_unlock(dmabuf->resv);
-	if (state != VFIO_PCI_DMABUF_ACTIVE) {
+	if (state == VFIO_PCI_DMABUF_DEAD ||
+	    (state != VFIO_PCI_DMABUF_ACTIVE && !phys)) {
 		ret = -ENODEV;
 		goto out;
 	}

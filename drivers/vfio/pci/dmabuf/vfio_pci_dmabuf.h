@@ -17,7 +17,8 @@
  *
  * A dma-buf created while the BAR does not decode starts REVOKED.  DEAD is
  * final: the device was closed, the dma-buf left vdev->dmabufs and will
- * never map again.  attach and map_dma_buf fail with -ENODEV unless ACTIVE.
+ * never map again.  attach and map_dma_buf fail with -ENODEV unless ACTIVE,
+ * except that a physical address importer may attach while REVOKED.
  *
  * Physical address importers (dma_buf_attachment_is_phys(): iommufd, see
  * include/linux/dma-buf-phys.h) attach without a P2P path and never map:
