@@ -763,8 +763,10 @@ TEST_F_TIMEOUT(vmp2p, va_opt_out, 120)
 /*
  * Races: for a bounded number of rounds, one thread revokes and restores
  * (memory decode, low power), one maps and unmaps a second dma-buf and
- * copies into a second IOAS, one creates and closes dma-bufs, while the
- * main thread has edu DMA into the mapped BAR.
+ * copies into a second IOAS, one creates and closes dma-bufs, one maps a
+ * fresh BAR mmap by address, drops the VMA, copies the area into the
+ * second IOAS and unmaps both, while the main thread has edu DMA into the
+ * mapped BAR.
  *
  * A map that meets a revoked dma-buf fails with ENODEV, the one errno
  * MAP_FILE documents for it; every other failure of any thread is an
@@ -774,8 +776,9 @@ TEST_F_TIMEOUT(vmp2p, va_opt_out, 120)
  * mapper has mapped, copied and had edu DMA through the new mapping.
  * Nothing can revoke meanwhile, so in a window the map must succeed and
  * the DMA must land.  Afterwards, in a revoked state, no DMA may land;
- * restored, it must.  The kernel log is checked by the runner (lockdep,
- * KASAN, WARN).
+ * restored, it must.  A map by address never fails: it is born revoked
+ * when the BAR does not decode (see va_map_while_revoked).  The kernel
+ * log is checked by the runner (lockdep, KASAN, WARN).
  */
 #define RACE_ROUNDS		60U
 #define RACE_WINDOW_EVERY	6U
@@ -805,11 +808,13 @@ struct race {
 	unsigned int windows, windows_done, windows_missed;
 	bool revoker_done;
 	/* counts of what succeeded */
-	unsigned int revokes, maps, copies, exports, attempts;
+	unsigned int revokes, maps, copies, exports, attempts, va_maps,
+		     va_copies;
 	unsigned int win_maps, win_copies, win_landed;
 	/* and of what failed */
 	struct race_errs revoke_err, map_err, copy_err, unmap_err, export_err,
-			 export_map_err, win_map_err, win_dma_err;
+			 export_map_err, win_map_err, win_dma_err, va_mmap_err,
+			 va_map_err, va_copy_err;
 };
 
 static void race_err(struct race_errs *e, int err)
@@ -1015,13 +1020,62 @@ static void *race_exporter(void *arg)
 	return NULL;
 }
 
+/* By address: a new VMA each round, gone before the area is unmapped */
+static void *race_va_mapper(void *arg)
+{
+	struct race *rc = arg;
+	int iommufd = rc->self->iommufd;
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | MAP_RW,
+		.dst_ioas_id = rc->ioas2,
+		.src_ioas_id = rc->self->ioas,
+		.length = PAGE,
+		.dst_iova = IOVA + 0x300000,
+		.src_iova = IOVA + 0x300000,
+	};
+	unsigned int i;
+	uint64_t size;
+	uint8_t *bar;
+	int ret;
+
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		bar = map_bar_again(rc->self, BAR, &size);
+		if (bar == MAP_FAILED) {
+			race_err(&rc->va_mmap_err, errno);
+			continue;
+		}
+		ret = p2p_map_va(iommufd, rc->self->ioas, bar + AREA(10) + 0x8000,
+				 PAGE, IOVA + 0x300000, MAP_RW);
+		munmap(bar, size);
+		if (ret) {
+			race_err(&rc->va_map_err, ret);
+			continue;
+		}
+		rc->va_maps++;
+		if (!ioctl(iommufd, IOMMU_IOAS_COPY, &copy)) {
+			rc->va_copies++;
+			ret = p2p_unmap(iommufd, rc->ioas2, IOVA + 0x300000,
+					PAGE);
+			if (ret)
+				race_err(&rc->unmap_err, ret);
+		} else {
+			race_err(&rc->va_copy_err, errno);
+		}
+		ret = p2p_unmap(iommufd, rc->self->ioas, IOVA + 0x300000, PAGE);
+		if (ret)
+			race_err(&rc->unmap_err, ret);
+	}
+	return NULL;
+}
+
 TEST_F_TIMEOUT(vmp2p, races, 600)
 {
 	struct vfio_region_dma_range r = { AREA(10), PAGE };
 	struct vfio_region_dma_range r2 = { AREA(10) + 0x4000, PAGE };
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	struct race *rc;
-	pthread_t t[3];
+	pthread_t t[4];
 	unsigned int i, dmas = 0;
 	int ret;
 
@@ -1041,6 +1095,7 @@ TEST_F_TIMEOUT(vmp2p, races, 600)
 	ASSERT_EQ(0, pthread_create(&t[0], NULL, race_revoker, rc));
 	ASSERT_EQ(0, pthread_create(&t[1], NULL, race_mapper, rc));
 	ASSERT_EQ(0, pthread_create(&t[2], NULL, race_exporter, rc));
+	ASSERT_EQ(0, pthread_create(&t[3], NULL, race_va_mapper, rc));
 	for (i = 0; i < RACE_ROUNDS / 4; i++) {
 		pthread_mutex_lock(&rc->edu_lock);
 		ret = edu_load(self, 0, "P2P-IOMMUFD race", 17);
@@ -1050,12 +1105,14 @@ TEST_F_TIMEOUT(vmp2p, races, 600)
 		if (!ret)
 			dmas++;
 	}
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
 	printf("# races: %u revoke cycles, %u exports, %u DMAs\n", rc->revokes,
 	       rc->exports, dmas);
 	printf("# races: between windows %u of %u maps, %u copies\n", rc->maps,
 	       rc->attempts, rc->copies);
+	printf("# races: %u maps by address, %u copies of them\n", rc->va_maps,
+	       rc->va_copies);
 	printf("# races: %u windows, %u missed: %u maps, %u copies, %u DMAs landed\n",
 	       rc->windows, rc->windows_missed, rc->win_maps, rc->win_copies,
 	       rc->win_landed);
@@ -1067,6 +1124,9 @@ TEST_F_TIMEOUT(vmp2p, races, 600)
 	race_print_errs("UNMAP", &rc->unmap_err);
 	race_print_errs("export", &rc->export_err);
 	race_print_errs("MAP_FILE of a new export", &rc->export_map_err);
+	race_print_errs("mmap of the BAR", &rc->va_mmap_err);
+	race_print_errs("IOAS_MAP by address", &rc->va_map_err);
+	race_print_errs("COPY of a map by address", &rc->va_copy_err);
 
 	EXPECT_EQ(RACE_ROUNDS, rc->revokes);
 	EXPECT_EQ(0U, rc->revoke_err.n);
@@ -1085,6 +1145,13 @@ TEST_F_TIMEOUT(vmp2p, races, 600)
 	EXPECT_EQ(rc->maps, rc->copies);
 	EXPECT_EQ(0U, rc->copy_err.n);
 	EXPECT_EQ(0U, rc->unmap_err.n);
+	/* By address: never refused, revoked or not */
+	EXPECT_EQ(0U, rc->va_mmap_err.n);
+	EXPECT_EQ(0U, rc->va_map_err.n);
+	EXPECT_EQ(RACE_ROUNDS, rc->va_maps);
+	EXPECT_EQ(RACE_ROUNDS, rc->va_copies);
+	EXPECT_EQ(0U, rc->va_copy_err.n);
+	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "source va"));
 
 	/* Quiet again: revoked blocks, restored lands */
 	ASSERT_EQ(0, p2p_cmd_bits(&self->exp, PCI_COMMAND_MEMORY, 0));
