@@ -64,9 +64,9 @@ soak: tests ## Fuzz for SECONDS (default 600) in each VM; prints total ops and r
 	@rc=0; \
 	$(S)/vm.sh --profile novtd --name soak-mock --timeout $$(($(SECONDS) + 900)) \
 		--append "hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=256" --files "$(KS)/fuzz_mock" \
-		--cmd ". /opt/lib.sh; hugepages 256; run_tap p2p/fuzz_mock /opt/bin/fuzz_mock -t fuzz --seconds=$(SECONDS)" || rc=1; \
+		--cmd ". /opt/lib.sh; hugepages 256; run_tap_within $$(($(SECONDS) + 600)) p2p/fuzz_mock /opt/bin/fuzz_mock -t fuzz --seconds=$(SECONDS)" || rc=1; \
 	$(S)/vm.sh --profile vtd --name soak-devices --timeout $$(($(SECONDS) + 900)) --files "$(KS)/fuzz_devices" \
-		--cmd ". /opt/lib.sh; for d in 0000:00:01.0 0000:00:02.0 0000:01:00.0 0000:03:00.0; do vfio_bind \$$d; done; run_tap p2p/fuzz_devices /opt/bin/fuzz_devices -t fuzz --seconds=$(SECONDS)" || rc=1; \
+		--cmd ". /opt/lib.sh; for d in 0000:00:01.0 0000:00:02.0 0000:01:00.0 0000:03:00.0; do vfio_bind \$$d; done; run_tap_within $$(($(SECONDS) + 600)) p2p/fuzz_devices /opt/bin/fuzz_devices -t fuzz --seconds=$(SECONDS)" || rc=1; \
 	grep -aho 'P2P-FUZZ-STATS.*' work/logs/soak-mock.log work/logs/soak-devices.log | \
 		awk '{ print "[rig] " $$0; for (i = 1; i <= NF; i++) if ($$i ~ /^ops=/) { sub("ops=", "", $$i); ops += $$i } \
 			if ($$0 ~ /result=pass/) p++; else f++ } \

@@ -138,6 +138,11 @@ def parse(lines, shms, known=None):
             continue
         if suite is None:
             continue
+        m = re.match(r'^P2P-HANG (\S+) still running after (\d+) s', line)
+        if m:
+            suite['failed'] += 1
+            suite['failures'].append(f'hung: killed after {m.group(2)} s (task stacks in the log)')
+            continue
         m = re.match(r'^1\.\.(\d+)', line)
         if m:
             plan = (plan or 0) + int(m.group(1))

@@ -115,6 +115,18 @@ def _():
     assert r['suites']['demo']['failed'] == 1
 
 
+@case('a suite killed at its deadline fails once, named as hung, even with its plan met')
+def _():
+    text = SUITE_OK.replace('P2P-SUITE-END demo rc=0',
+                            'P2P-HANG demo still running after 900 s\n'
+                            'P2P-HANG task 80/80: demo, State: S (sleeping), wchan 0\n'
+                            'P2P-SUITE-END demo rc=124')
+    r = run(text)
+    d = r['suites']['demo']
+    assert d['failed'] == 1 and not verdict(r)
+    assert any('hung' in f for f in d['failures'])
+
+
 @case('a known-skip failure counts as skipped with its reason, a known-skip pass as passed')
 def _():
     text = SUITE_OK.replace('ok 1 demo.a', 'not ok 1 demo.a').replace('demo rc=0', 'demo rc=1')

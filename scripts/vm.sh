@@ -148,7 +148,7 @@ say "  IOMMU: $iommu_desc"
 log=$LOGS/$name.log
 t0=$(date +%s.%N)
 set +e
-timeout -k 10 "$timeout" "${qemu[@]}" -append "$cmdline" < /dev/null 2>&1 | tr -d '\r' > "$log"
+timeout -k 10 "$timeout" "${qemu[@]}" -append "$cmdline" < /dev/null 2>&1 | sed -u 's/\r//g' > "$log"
 qrc=${PIPESTATUS[0]}
 set -e
 secs=$(echo "$(date +%s.%N) - $t0" | bc)

@@ -12,6 +12,60 @@ run_tap() {
 	return 0
 }
 
+# descendants PID: PID and every process below it, one a line.
+descendants() {
+	for st in /proc/[0-9]*/status; do
+		awk '/^Pid:/ { p = $2 } /^PPid:/ { print p, $2 }' "$st" 2>/dev/null
+	done | awk -v root="$1" '{ pp[$1] = $2 } END {
+		for (p in pp) for (q = p; q != "" && q != 0; q = pp[q])
+			if (q == root) { print p; break } }'
+}
+
+# dump_tasks PID: state, wait channel, kernel stack and system call of every
+# thread of PID and of its descendants, for a suite that hangs.
+dump_tasks() {
+	descendants "$1" |
+	while read -r dp; do
+		for t in /proc/"$dp"/task/*; do
+			[ -d "$t" ] || continue
+			echo "P2P-HANG task ${t#/proc/}: $(cat "$t/comm" 2>/dev/null)," \
+				"$(grep State "$t/status" 2>/dev/null), wchan $(cat "$t/wchan" 2>/dev/null)"
+			sed 's/^/P2P-HANG   /' "$t/stack" 2>/dev/null
+			echo "P2P-HANG   syscall $(cat "$t/syscall" 2>/dev/null)"
+		done
+	done
+}
+
+# run_tap_within SECS NAME CMD...: run_tap with a deadline.  A suite still
+# running after SECS seconds is reported (its tasks, the kernel's blocked
+# tasks), killed and ends with rc=124, so that one hang neither costs the
+# other suites of the VM nor goes unexplained.
+run_tap_within() {
+	secs=$1 name=$2
+	shift 2
+	echo "P2P-SUITE-BEGIN $name"
+	"$@" &
+	pid=$!
+	waited=0
+	while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt "$secs" ]; do
+		sleep 1
+		waited=$((waited + 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "P2P-HANG $name still running after $secs s"
+		dump_tasks "$pid"
+		echo w > /proc/sysrq-trigger
+		# shellcheck disable=SC2046
+		kill -9 $(descendants "$pid") 2>/dev/null
+		rc=124
+	else
+		wait "$pid"
+		rc=$?
+	fi
+	echo "P2P-SUITE-END $name rc=$rc"
+	return 0
+}
+
 # driver_bind BDF DRIVER: hand a PCI device to DRIVER through driver_override.
 driver_bind() {
 	d=/sys/bus/pci/devices/$1

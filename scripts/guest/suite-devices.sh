@@ -14,14 +14,16 @@ driver_bind 0000:00:03.0 p2p_importer
 # shellcheck disable=SC2086
 run_tap "rig/iommu-model" iommu_check_model $devs 0000:00:03.0
 for t in /opt/bin/*; do
-	# The device fuzzer runs in make soak, not here: its runs sometimes
-	# never finish (the guest goes idle with the test process not
-	# reaped), which is under investigation; a hung suite would cost the
-	# whole device VM.
 	case "${t##*/}" in
-	fuzz_devices) [ -n "$P2P_FUZZ_DEVICES" ] || continue ;;
+	fuzz_devices)
+		# Runs in make soak (and here with P2P_FUZZ_DEVICES=1) until the
+		# rare runs that never finish are understood; a deadline turns
+		# such a run into a failure with the tasks' stacks.
+		[ -n "$P2P_FUZZ_DEVICES" ] || continue
+		run_tap_within 900 "p2p/${t##*/}" "$t"
+		;;
+	*) run_tap "p2p/${t##*/}" "$t" ;;
 	esac
-	run_tap "p2p/${t##*/}" "$t"
 done
 # rig_smoke has edu DMA to an unmapped IOVA: the IOMMU must have said so.
 if [ -x /opt/bin/rig_smoke ]; then

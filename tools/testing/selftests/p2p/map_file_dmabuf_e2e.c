@@ -908,8 +908,13 @@ static bool race_dma_lands(struct race *rc, uint64_t iova, uint64_t bar_off,
 	return !memcmp(got, msg, sizeof(msg));
 }
 
-/* Map dfd2, copy it into the second IOAS, unmap both; 0 or -errno */
-static int race_map_once(struct race *rc, bool window)
+/*
+ * Copy the page mapped at @src_iova of the first IOAS to @dst_iova of the
+ * second, then unmap both; counts the copy in @copies or its errno in @err.
+ */
+static void race_copy_unmap(struct race *rc, uint64_t src_iova,
+			    uint64_t dst_iova, unsigned int *copies,
+			    struct race_errs *err)
 {
 	struct iommu_ioas_copy copy = {
 		.size = sizeof(copy),
@@ -917,9 +922,28 @@ static int race_map_once(struct race *rc, bool window)
 		.dst_ioas_id = rc->ioas2,
 		.src_ioas_id = rc->self->ioas,
 		.length = PAGE,
-		.dst_iova = IOVA,
-		.src_iova = IOVA + 0x100000,
+		.dst_iova = dst_iova,
+		.src_iova = src_iova,
 	};
+	int iommufd = rc->self->iommufd;
+	int ret;
+
+	if (!ioctl(iommufd, IOMMU_IOAS_COPY, &copy)) {
+		(*copies)++;
+		ret = p2p_unmap(iommufd, rc->ioas2, dst_iova, PAGE);
+		if (ret)
+			race_err(&rc->unmap_err, ret);
+	} else {
+		race_err(err, errno);
+	}
+	ret = p2p_unmap(iommufd, rc->self->ioas, src_iova, PAGE);
+	if (ret)
+		race_err(&rc->unmap_err, ret);
+}
+
+/* Map dfd2, copy it into the second IOAS, unmap both; 0 or -errno */
+static int race_map_once(struct race *rc, bool window)
+{
 	int iommufd = rc->self->iommufd;
 	int ret;
 
@@ -939,20 +963,8 @@ static int race_map_once(struct race *rc, bool window)
 		rc->maps++;
 	}
 	/* The copy holds the same dma-buf pages: no IOMMU work, no revoke */
-	if (!ioctl(iommufd, IOMMU_IOAS_COPY, &copy)) {
-		if (window)
-			rc->win_copies++;
-		else
-			rc->copies++;
-		ret = p2p_unmap(iommufd, rc->ioas2, IOVA, PAGE);
-		if (ret)
-			race_err(&rc->unmap_err, ret);
-	} else {
-		race_err(&rc->copy_err, errno);
-	}
-	ret = p2p_unmap(iommufd, rc->self->ioas, IOVA + 0x100000, PAGE);
-	if (ret)
-		race_err(&rc->unmap_err, ret);
+	race_copy_unmap(rc, IOVA + 0x100000, IOVA,
+			window ? &rc->win_copies : &rc->copies, &rc->copy_err);
 	return 0;
 }
 
@@ -1024,16 +1036,6 @@ static void *race_exporter(void *arg)
 static void *race_va_mapper(void *arg)
 {
 	struct race *rc = arg;
-	int iommufd = rc->self->iommufd;
-	struct iommu_ioas_copy copy = {
-		.size = sizeof(copy),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | MAP_RW,
-		.dst_ioas_id = rc->ioas2,
-		.src_ioas_id = rc->self->ioas,
-		.length = PAGE,
-		.dst_iova = IOVA + 0x300000,
-		.src_iova = IOVA + 0x300000,
-	};
 	unsigned int i;
 	uint64_t size;
 	uint8_t *bar;
@@ -1045,7 +1047,8 @@ static void *race_va_mapper(void *arg)
 			race_err(&rc->va_mmap_err, errno);
 			continue;
 		}
-		ret = p2p_map_va(iommufd, rc->self->ioas, bar + AREA(10) + 0x8000,
+		ret = p2p_map_va(rc->self->iommufd, rc->self->ioas,
+				 bar + AREA(10) + 0x8000,
 				 PAGE, IOVA + 0x300000, MAP_RW);
 		munmap(bar, size);
 		if (ret) {
@@ -1053,18 +1056,8 @@ static void *race_va_mapper(void *arg)
 			continue;
 		}
 		rc->va_maps++;
-		if (!ioctl(iommufd, IOMMU_IOAS_COPY, &copy)) {
-			rc->va_copies++;
-			ret = p2p_unmap(iommufd, rc->ioas2, IOVA + 0x300000,
-					PAGE);
-			if (ret)
-				race_err(&rc->unmap_err, ret);
-		} else {
-			race_err(&rc->va_copy_err, errno);
-		}
-		ret = p2p_unmap(iommufd, rc->self->ioas, IOVA + 0x300000, PAGE);
-		if (ret)
-			race_err(&rc->unmap_err, ret);
+		race_copy_unmap(rc, IOVA + 0x300000, IOVA + 0x300000,
+				&rc->va_copies, &rc->va_copy_err);
 	}
 	return NULL;
 }
