@@ -142,7 +142,11 @@ qemu+=(-device edu,addr=01.0,dma_mask=0xffffffffffffffff
 # shellcheck disable=SC2206
 [ -n "${P2P_QEMU_EXTRA:-}" ] && qemu+=($P2P_QEMU_EXTRA)
 
-say "vm '$name': base $(base_version), flavor $FLAVOR, accel $accel, profile $profile"
+if [ "$kernel" = "$BUILD/arch/x86/boot/bzImage" ]; then
+	say "vm '$name': base $(base_version), flavor $FLAVOR, accel $accel, profile $profile"
+else
+	say "vm '$name': kernel $kernel, accel $accel, profile $profile"
+fi
 say "  devices: 00:01.0 edu, 00:02.0 ivshmem $small_size, 00:03.0 edu, 00:04.0 ivshmem $large_size,"
 say "    01:00.0 ivshmem $rp_size, 02:00.0 nvme (16M CMB), 03:00.0 e1000e (each behind a root port)"
 say "  IOMMU: $iommu_desc"
