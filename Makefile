@@ -56,9 +56,10 @@ compat-test: tests ## Kernel with iommufd's type1 compatible container: VFIO_IOM
 bench: ## Benchmarks on our fast kernel and upstream 7.3 in the same VM (BENCH_REPS=5): table, work/bench/{ours,upstream}.csv, SVG plot
 	@$(S)/bench.sh
 
-bench-publish: ## Copy the last make bench plot to Documentation/p2p-bench.svg (linked from the README)
+bench-publish: ## Copy the last make bench plot to docs/p2p-bench.svg (linked from the README)
 	@test -f work/bench/p2p-bench.svg || { echo "no work/bench/p2p-bench.svg: run make bench first"; exit 1; }
-	cp work/bench/p2p-bench.svg Documentation/p2p-bench.svg
+	mkdir -p docs
+	cp work/bench/p2p-bench.svg docs/p2p-bench.svg
 	@cat work/bench/table.md
 
 # make soak SECONDS=3600: each fuzzer fuzzes that long (the harness also
