@@ -1,5 +1,6 @@
 # dma-buf P2P for VFIO and iommufd on Linux 6.12: the one entry point.
-# FLAVOR=debug (KASAN, lockdep, kmemleak, UBSAN; the default) or FLAVOR=fast.
+# FLAVOR=debug (KASAN, lockdep, kmemleak, UBSAN; the default) or FLAVOR=fast;
+# FLAVOR=upstream make kernel builds the upstream 7.3 peer of make bench.
 
 FLAVOR ?= debug
 export FLAVOR
