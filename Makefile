@@ -1,11 +1,12 @@
 # dma-buf P2P for VFIO and iommufd on Linux 6.12: the one entry point.
-# FLAVOR=debug (KASAN, lockdep, kmemleak, UBSAN; the default) or FLAVOR=fast.
+# FLAVOR=debug (KASAN, lockdep, kmemleak, UBSAN; the default) or FLAVOR=fast;
+# FLAVOR=upstream make kernel builds the upstream 7.3 peer of make bench.
 
 FLAVOR ?= debug
 export FLAVOR
 S := scripts
 
-.PHONY: help setup tree kernel tests demo check models lint run bench vmm-test compat-test series rig-selftest soak clean distclean
+.PHONY: help setup tree kernel tests demo check models lint run bench bench-publish vmm-test compat-test series rig-selftest soak clean distclean
 
 help: ## List the targets
 	@echo "Targets (FLAVOR=$(FLAVOR); set FLAVOR=fast for a kernel without debug checkers):"
@@ -53,8 +54,14 @@ compat-test: tests ## Kernel with iommufd's type1 compatible container: VFIO_IOM
 		--script $(S)/guest/suite-devices.sh \
 		--files "work/build-$(FLAVOR)/kselftest/p2p/compat_bar_va work/build-$(FLAVOR)/kselftest/p2p/rig_smoke"
 
-bench: ## Benchmarks on the fast kernel (MAP_FILE vs IOAS_MAP pinning); prints a table, writes work/bench/*.csv
+bench: ## Benchmarks on our fast kernel and upstream 7.3 in the same VM (BENCH_REPS=5): table, work/bench/{ours,upstream}.csv, SVG plot
 	@$(S)/bench.sh
+
+bench-publish: ## Copy the last make bench plot to docs/p2p-bench.svg (linked from the README)
+	@test -f work/bench/p2p-bench.svg || { echo "no work/bench/p2p-bench.svg: run make bench first"; exit 1; }
+	mkdir -p docs
+	cp work/bench/p2p-bench.svg docs/p2p-bench.svg
+	@cat work/bench/table.md
 
 # make soak SECONDS=3600: each fuzzer fuzzes that long (the harness also
 # replays its regression seeds only in make check).

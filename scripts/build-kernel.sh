@@ -6,8 +6,12 @@
 # kernel, base fragment without our options, and iommufd's compatible
 # container as in FLAVOR=compat: one control kernel for every VMM of
 # make vmm-test, the iommufd ones and the legacy container one).
+# FLAVOR=upstream: Debian's linux-source-7.3, unpatched, the peer of
+# make bench (scripts/build-upstream.sh).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+
+[ "$FLAVOR" = upstream ] && exec "$ROOT/scripts/build-upstream.sh"
 
 FLAVOR=$([ "$FLAVOR" = stock ] && echo fast || echo "$FLAVOR") "$ROOT/scripts/prepare-tree.sh"
 
@@ -30,7 +34,7 @@ stock)
 		"$ROOT/configs/base.config" > "$BUILD/stock.config"
 	frags=("$BUILD/stock.config" "$ROOT/configs/compat.config")
 	;;
-*) die "unknown FLAVOR=$FLAVOR (debug, fast, compat or stock)" ;;
+*) die "unknown FLAVOR=$FLAVOR (debug, fast, compat, stock or upstream)" ;;
 esac
 say "flavor $FLAVOR: $BUILD"
 

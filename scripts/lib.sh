@@ -8,6 +8,9 @@ FLAVOR=${FLAVOR:-debug}
 # FLAVOR=stock builds the unpatched base (the control case of make vmm-test)
 # from a worktree of work/linux at its base tag.
 [ "$FLAVOR" = stock ] && TREE=$WORK/linux-stock
+# FLAVOR=upstream builds Debian's linux-source-7.3, unpatched, as the
+# benchmarks' peer (scripts/build-upstream.sh).
+[ "$FLAVOR" = upstream ] && TREE=$WORK/linux-upstream
 BUILD=${BUILD:-$WORK/build-$FLAVOR}
 LOGS=$WORK/logs
 JOBS=${JOBS:-$(nproc)}
@@ -34,4 +37,33 @@ kmake() {
 
 base_version() {
 	[ -f "$TREE/.p2p-base-version" ] && cat "$TREE/.p2p-base-version" || echo unknown
+}
+
+# private_apt DIST CACHEDIR: set up an apt state of Debian DIST and
+# DIST-backports in CACHEDIR/apt-DIST, from the mirror the machine's apt
+# sources already use (no host name is written anywhere), without touching
+# the system's apt configuration. Sets the array aptopts for apt-get and
+# apt-cache and refreshes the package lists once a day.
+private_apt() {
+	local dist=$1 cache=$2 mirror
+	mirror=$(grep -rhE '^(deb |URIs:)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null |
+		grep -oE 'https?://[^ ]*debian/?( |$)' | grep -v security | head -n1 | tr -d ' ' || true)
+	[ -n "$mirror" ] || die "no Debian mirror in the apt sources"
+	# One apt state (package lists) per distribution.
+	apt=$cache/apt-$dist
+	mkdir -p "$apt/lists/partial" "$apt/etc/preferences.d"
+	: > "$apt/status"
+	printf 'Types: deb\nURIs: %s\nSuites: %s %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+		"$mirror" "$dist" "$dist" > "$apt/etc/$dist.sources"
+	rm -f "$apt"/etc/*.sources.old
+	aptopts=(-o "Dir::State=$apt" -o "Dir::State::Lists=$apt/lists" -o "Dir::State::status=$apt/status"
+		-o "Dir::Cache=$apt"
+		-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$apt/etc"
+		-o "Dir::Etc::Preferences=/dev/null" -o "Dir::Etc::PreferencesParts=$apt/etc/preferences.d"
+		-o "APT::Architecture=amd64" -o "APT::Architectures=amd64" -o "APT::Install-Recommends=false"
+		-o "Debug::NoLocking=true" -o "APT::Sandbox::User=root")
+	if [ -z "$(find "$apt/lists" -newermt '-1 day' -name '*Packages*' 2>/dev/null | head -1)" ]; then
+		say "apt update ($dist, $dist-backports) from the configured mirror" >&2
+		apt-get "${aptopts[@]}" -qq update >&2
+	fi
 }

@@ -57,9 +57,10 @@ chmod +x "$run/root/init"
 
 # --- devices ---
 shm=/dev/shm/p2p-$name-$$
-small_size=16M large_size=${P2P_LARGE_BAR:-8G}
+small_size=16M large_size=${P2P_LARGE_BAR:-8G} rp_size=${P2P_RP_BAR:-16M}
 truncate -s 0 "$shm-small" "$shm-large" "$shm-rp"
-truncate -s "$small_size" "$shm-small" "$shm-rp"
+truncate -s "$small_size" "$shm-small"
+truncate -s "$rp_size" "$shm-rp"
 truncate -s "$large_size" "$shm-large"
 cleanup() { rm -f "$shm-small" "$shm-large" "$shm-rp"; }
 trap cleanup EXIT
@@ -129,7 +130,7 @@ qemu+=(-device edu,addr=01.0,dma_mask=0xffffffffffffffff
 	# Link Layer Link Active after a secondary bus reset, which QEMU's root
 	# port does not set again for PCIe endpoints, and fails the reset.
 	-device pcie-root-port,id=rp1,addr=05.0,chassis=1,x-speed=2_5
-	-object memory-backend-file,id=shm2,size=$small_size,share=on,mem-path=$shm-rp
+	-object memory-backend-file,id=shm2,size=$rp_size,share=on,mem-path=$shm-rp
 	-device ivshmem-plain,memdev=shm2,bus=rp1
 	-device pcie-root-port,id=rp2,addr=06.0,chassis=2,x-speed=2_5
 	-device nvme,serial=p2p-cmb,cmb_size_mb=16,bus=rp2
@@ -141,9 +142,13 @@ qemu+=(-device edu,addr=01.0,dma_mask=0xffffffffffffffff
 # shellcheck disable=SC2206
 [ -n "${P2P_QEMU_EXTRA:-}" ] && qemu+=($P2P_QEMU_EXTRA)
 
-say "vm '$name': base $(base_version), flavor $FLAVOR, accel $accel, profile $profile"
+if [ "$kernel" = "$BUILD/arch/x86/boot/bzImage" ]; then
+	say "vm '$name': base $(base_version), flavor $FLAVOR, accel $accel, profile $profile"
+else
+	say "vm '$name': kernel $kernel, accel $accel, profile $profile"
+fi
 say "  devices: 00:01.0 edu, 00:02.0 ivshmem $small_size, 00:03.0 edu, 00:04.0 ivshmem $large_size,"
-say "    01:00.0 ivshmem $small_size, 02:00.0 nvme (16M CMB), 03:00.0 e1000e (each behind a root port)"
+say "    01:00.0 ivshmem $rp_size, 02:00.0 nvme (16M CMB), 03:00.0 e1000e (each behind a root port)"
 say "  IOMMU: $iommu_desc"
 log=$LOGS/$name.log
 t0=$(date +%s.%N)

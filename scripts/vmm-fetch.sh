@@ -23,29 +23,7 @@ cache=${P2P_CACHE:-$HOME/.cache/p2p-rig}/vmm
 pkg=${P2P_VMM_PACKAGE:-qemu-system-x86}
 mkdir -p "$cache"
 
-mirror=$(grep -rhE '^(deb |URIs:)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null |
-	grep -oE 'https?://[^ ]*debian/?( |$)' | grep -v security | head -n1 | tr -d ' ' || true)
-[ -n "$mirror" ] || die "vmm-fetch: no Debian mirror in the apt sources"
-
-# One apt state (package lists) per distribution; the .debs of each QEMU
-# version go to their own directory, so closures never mix.
-apt=$cache/apt-$dist
-mkdir -p "$apt/lists/partial" "$apt/etc/preferences.d"
-: > "$apt/status"
-printf 'Types: deb\nURIs: %s\nSuites: %s %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-	"$mirror" "$dist" "$dist" > "$apt/etc/$dist.sources"
-rm -f "$apt"/etc/*.sources.old
-aptopts=(-o "Dir::State=$apt" -o "Dir::State::Lists=$apt/lists" -o "Dir::State::status=$apt/status"
-	-o "Dir::Cache=$apt"
-	-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$apt/etc"
-	-o "Dir::Etc::Preferences=/dev/null" -o "Dir::Etc::PreferencesParts=$apt/etc/preferences.d"
-	-o "APT::Architecture=amd64" -o "APT::Architectures=amd64" -o "APT::Install-Recommends=false"
-	-o "Debug::NoLocking=true" -o "APT::Sandbox::User=root")
-
-if [ -z "$(find "$apt/lists" -newermt '-1 day' -name '*Packages*' 2>/dev/null | head -1)" ]; then
-	say "vmm: apt update ($dist, $dist-backports) from the configured mirror" >&2
-	apt-get "${aptopts[@]}" -qq update >&2
-fi
+private_apt "$dist" "$cache"
 # The newest $vmm.x of $pkg in $suite (madison lists newest first)
 ver=$(apt-cache "${aptopts[@]}" madison "$pkg" |
 	awk -F' *[|] *' -v s="$suite/main" -v v="1:$vmm" \

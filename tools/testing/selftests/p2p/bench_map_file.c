@@ -1,11 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Pin-and-map throughput: IOMMU_IOAS_MAP_FILE of a memfd against
- * IOMMU_IOAS_MAP of a shared mapping of the same memfd, into an IOAS that has
- * a real (emulated VT-d) domain, edu's, attached so that every map pins and
- * programs IOPTEs. Prints a table and CSV lines prefixed "P2P-BENCH-CSV,".
+ * Pin-and-map throughput of memfds: IOMMU_IOAS_MAP_FILE of the memfd and
+ * IOMMU_IOAS_MAP of a shared mapping of it, map and unmap timed apart,
+ * into an IOAS with a real (emulated VT-d) domain, edu 00:01.0's, attached
+ * so that every map pins and programs IOPTEs; and, for reference, the type1
+ * driver's VFIO_IOMMU_MAP_DMA of the same mapping, with the other edu
+ * (00:03.0) in a legacy container. Backings: 4K shmem, THP shmem, hugetlb
+ * 2M and 1G; sizes 64 MiB, 1 GiB and LARGE_MIB.
  *
- * Figures come from TCG emulation: compare only ratios from the same run.
+ * bench_map_file [REPS [LARGE_MIB]]
+ *
+ * 1G huge pages must be reserved at boot (hugepagesz=1G hugepages=N, N >=
+ * LARGE_MIB / 1024); they are given back after their rows, and the 2M pool
+ * is sized at run time, so that every backing can use most of the VM.
+ * Output: bench_util.h. Figures come from TCG emulation: compare only
+ * figures of the same VM definition.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,11 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/iommufd.h>
 #include "compat.h"
 #include "vfio_util.h"
+#include "bench_util.h"
 
 #ifndef MFD_HUGETLB
 #define MFD_HUGETLB 0x0004U
@@ -27,72 +36,104 @@
 #define IOVA	0x100000000ULL
 #define MAP_RW	(IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE | \
 		 IOMMU_IOAS_MAP_FIXED_IOVA)
-#define SEED_BYTES 1.6e12	/* the seed talk: 1.6 TB pinned ... */
-#define SEED_SECS 390.0		/* ... in about 390 s */
+#define HP_DIR	"/sys/kernel/mm/hugepages/hugepages-"
 
 struct backing {
 	const char *name;
 	unsigned int memfd_flags;
 	int thp;
+	unsigned int hp_kb;	/* hugetlb page size, 0 for shmem */
 };
 
+/* 1G first: its pool is reserved at boot and given back after its rows */
 static const struct backing backings[] = {
-	{ "4K shmem", 0, 0 },
-	{ "THP shmem", 0, 1 },
-	{ "hugetlb 2M", MFD_HUGETLB | (21U << 26), 0 },
-	{ "hugetlb 1G", MFD_HUGETLB | (30U << 26), 0 },
+	{ "hugetlb 1G", MFD_HUGETLB | MFD_HUGE_1GB, 0, 1048576 },
+	{ "hugetlb 2M", MFD_HUGETLB | MFD_HUGE_2MB, 0, 2048 },
+	{ "THP shmem", 0, 1, 0 },
+	{ "4K shmem", 0, 0, 0 },
 };
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+static int reps;
+static int iommufd = -1, container = -1;
+static uint32_t ioas;
 
 static void set_thp(const char *mode)
 {
-	int fd = open("/sys/kernel/mm/transparent_hugepage/shmem_enabled", O_WRONLY);
+	p2p_write_str("/sys/kernel/mm/transparent_hugepage/shmem_enabled", mode);
+}
 
-	if (fd >= 0) {
-		if (write(fd, mode, strlen(mode)) < 0)
-			perror("shmem_enabled");
-		close(fd);
+static void set_pool(unsigned int kb, unsigned long nr)
+{
+	char path[128], val[32];
+
+	snprintf(path, sizeof(path), HP_DIR "%ukB/nr_hugepages", kb);
+	snprintf(val, sizeof(val), "%lu", nr);
+	p2p_write_str(path, val);
+}
+
+/* ", N of M pages free" of the @kb huge page pool */
+static const char *pool_state(unsigned int kb)
+{
+	static char buf[64];
+	unsigned long nr = 0, nfree = 0;
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), HP_DIR "%ukB/nr_hugepages", kb);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%lu", &nr) != 1)
+			nr = 0;
+		fclose(f);
 	}
+	snprintf(path, sizeof(path), HP_DIR "%ukB/free_hugepages", kb);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%lu", &nfree) != 1)
+			nfree = 0;
+		fclose(f);
+	}
+	snprintf(buf, sizeof(buf), ", %lu of %lu pages free", nfree, nr);
+	return buf;
 }
 
 /*
- * Allocate the file's memory. A huge page freed by the previous round can
+ * Allocate the file's memory. A huge page freed by the previous size can
  * take a moment to return to the pool (its vmemmap is restored from a
- * workqueue), so retry ENOSPC for a while.
+ * workqueue), so retry ENOSPC for a while. 0 or -errno.
  */
 static int populate(int memfd, size_t size)
 {
-	struct timespec ts = { 0, 100 * 1000 * 1000 };
 	int i;
 
 	for (i = 0; i < 50; i++) {
 		if (!fallocate(memfd, 0, 0, size))
 			return 0;
 		if (errno != ENOSPC)
-			return -1;
-		nanosleep(&ts, NULL);
+			return -errno;
+		p2p_sleep_ms(100);
 	}
-	return -1;
+	return -ENOSPC;
 }
 
-static int unmap_all(int iommufd, uint32_t ioas)
+static int unmap_all(void)
 {
 	struct iommu_ioas_unmap cmd = {
 		.size = sizeof(cmd), .ioas_id = ioas, .iova = 0, .length = UINT64_MAX,
 	};
 
-	return ioctl(iommufd, IOMMU_IOAS_UNMAP, &cmd);
+	return ioctl(iommufd, IOMMU_IOAS_UNMAP, &cmd) ? -errno : 0;
 }
 
-/* Seconds for one map of @size bytes, by MAP_FILE (@va == NULL) or by MAP. */
-static double time_map(int iommufd, uint32_t ioas, int memfd, void *va, size_t size)
+enum how { BY_FILE, BY_VA, BY_TYPE1 };
+
+static const char *const how_name[] = {
+	[BY_FILE] = "MAP_FILE", [BY_VA] = "IOAS_MAP", [BY_TYPE1] = "type1 MAP_DMA",
+};
+
+/* One map and unmap; their seconds in @tm and @tu. 0 or -errno. */
+static int map_once(enum how how, int memfd, void *va, size_t size,
+		    double *tm, double *tu)
 {
 	struct iommu_ioas_map_file mf = {
 		.size = sizeof(mf), .flags = MAP_RW, .ioas_id = ioas, .fd = memfd,
@@ -102,105 +143,172 @@ static double time_map(int iommufd, uint32_t ioas, int memfd, void *va, size_t s
 		.size = sizeof(m), .flags = MAP_RW, .ioas_id = ioas,
 		.user_va = (uintptr_t)va, .length = size, .iova = IOVA,
 	};
-	double t0 = now(), t;
+	double t0, t1;
 	int rc;
 
-	rc = va ? ioctl(iommufd, IOMMU_IOAS_MAP, &m) : ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &mf);
-	t = now() - t0;
-	if (rc) {
-		fprintf(stderr, "# %s of %zu MiB failed: %s\n", va ? "MAP" : "MAP_FILE",
-			size >> 20, strerror(errno));
-		return -1;
+	t0 = bench_now();
+	switch (how) {
+	case BY_FILE:
+		rc = ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &mf);
+		break;
+	case BY_VA:
+		rc = ioctl(iommufd, IOMMU_IOAS_MAP, &m);
+		break;
+	default:
+		rc = dma_map(container, va, IOVA, size);
+		break;
 	}
-	if (unmap_all(iommufd, ioas))
-		return -1;
-	return t;
+	t1 = bench_now();
+	if (rc)
+		return -errno;
+	rc = how == BY_TYPE1 ? dma_unmap(container, IOVA, size) : unmap_all();
+	if (rc)
+		return how == BY_TYPE1 ? -errno : rc;
+	*tm = t1 - t0;
+	*tu = bench_now() - t1;
+	return 0;
 }
 
-static double best_of(int reps, int iommufd, uint32_t ioas, int memfd, void *va, size_t size)
+static void row_name(char *buf, size_t len, const struct backing *bk,
+		     size_t mib, enum how how, const char *op)
 {
-	double best = -1, t;
-	int i;
+	snprintf(buf, len, "memfd %s %zu MiB: %s %s", bk->name, mib,
+		 how_name[how], op);
+}
 
-	for (i = 0; i < reps; i++) {
-		t = time_map(iommufd, ioas, memfd, va, size);
-		if (t < 0)
-			return -1;
-		if (best < 0 || t < best)
-			best = t;
+static void bench_how(const struct backing *bk, size_t mib, enum how how,
+		      int memfd, void *va, const char *absent)
+{
+	double map[BENCH_MAX_REPS], unmap[BENCH_MAX_REPS], tm, tu;
+	size_t size = mib << 20;
+	char rm[128], ru[128];
+	int i, rc = 0;
+
+	row_name(rm, sizeof(rm), bk, mib, how, "map");
+	row_name(ru, sizeof(ru), bk, mib, how, "unmap");
+	if (absent) {
+		bench_na(rm, "GiB/s", absent);
+		bench_na(ru, "GiB/s", absent);
+		return;
 	}
-	return best;
+	for (i = 0; i < reps; i++) {
+		rc = map_once(how, memfd, va, size, &tm, &tu);
+		if (rc)
+			break;
+		map[i] = bench_gibps(size, tm);
+		unmap[i] = bench_gibps(size, tu);
+	}
+	if (rc) {
+		bench_na_err(rm, "GiB/s", -rc, NULL);
+		bench_na_err(ru, "GiB/s", -rc, NULL);
+		return;
+	}
+	bench_row(rm, "GiB/s", map, reps);
+	bench_row(ru, "GiB/s", unmap, reps);
+}
+
+static void bench_size(const struct backing *bk, size_t mib,
+		       const char *type1_absent)
+{
+	size_t size = mib << 20, vlen;
+	char why[160];
+	void *va = MAP_FAILED;
+	int memfd, rc = 0;
+	enum how h;
+
+	memfd = memfd_create("bench", bk->memfd_flags);
+	if (memfd < 0)
+		rc = -errno;
+	else
+		rc = populate(memfd, size);
+	/* a hugetlb mapping is unmapped in whole pages only */
+	vlen = bk->hp_kb ? (size + bk->hp_kb * 1024UL - 1) / (bk->hp_kb * 1024UL) *
+			   (bk->hp_kb * 1024UL) : size;
+	if (!rc) {
+		va = mmap(NULL, vlen, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_POPULATE, memfd, 0);
+		if (va == MAP_FAILED)
+			rc = -errno;
+	}
+	if (rc) {
+		snprintf(why, sizeof(why), "%s: %s, allocating %zu MiB%s",
+			 bench_errname(-rc), strerror(-rc), mib,
+			 bk->hp_kb ? pool_state(bk->hp_kb) : "");
+		for (h = BY_FILE; h <= BY_TYPE1; h++)
+			bench_how(bk, mib, h, -1, NULL, why);
+	} else {
+		bench_how(bk, mib, BY_FILE, memfd, NULL, NULL);
+		bench_how(bk, mib, BY_VA, memfd, va, NULL);
+		bench_how(bk, mib, BY_TYPE1, memfd, va, type1_absent);
+	}
+	if (va != MAP_FAILED && munmap(va, vlen))
+		perror("# munmap");
+	if (memfd >= 0)
+		close(memfd);
+}
+
+/*
+ * A legacy container with the second edu, for the type1 rows; NULL or why
+ * there are none.
+ */
+static const char *open_type1(void)
+{
+	static char why[160];
+	int group = -1;
+
+	container = open("/dev/vfio/vfio", O_RDWR);
+	if (container < 0 || access("/sys/module/vfio_iommu_type1", F_OK)) {
+		snprintf(why, sizeof(why), "no type1 driver in this kernel");
+		return why;
+	}
+	if (container_add_group(container, P2P_EDU1, &group) ||
+	    ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
+		snprintf(why, sizeof(why), "%s: %s, container with edu %s",
+			 bench_errname(errno), strerror(errno), P2P_EDU1);
+		return why;
+	}
+	return NULL;
 }
 
 int main(int argc, char **argv)
 {
-	static const size_t sizes_mb[] = { 64, 256, 1024 };
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-	int reps = argc > 1 ? atoi(argv[1]) : 3;
+	size_t large = argc > 2 ? strtoul(argv[2], NULL, 0) : 4096;
+	size_t sizes_mib[] = { 64, 1024, large };
+	const char *type1_absent;
 	struct p2p_dev edu;
 	unsigned int b, s;
-	int iommufd;
 
+	reps = bench_reps(argc, argv);
 	iommufd = open("/dev/iommu", O_RDWR);
 	if (iommufd < 0 || ioctl(iommufd, IOMMU_IOAS_ALLOC, &alloc)) {
 		perror("iommufd");
 		return 1;
 	}
-	if (p2p_open_iommufd_dev(&edu, P2P_EDU0, iommufd, alloc.out_ioas_id)) {
+	ioas = alloc.out_ioas_id;
+	if (p2p_open_iommufd_dev(&edu, P2P_EDU0, iommufd, ioas)) {
 		perror("attach edu to the IOAS (needs the VT-d VM)");
 		return 1;
 	}
-	printf("# pin+map into an IOAS with an emulated VT-d domain, best of %d\n", reps);
-	printf("# figures come from TCG emulation: compare ratios from the same run only\n");
-	printf("%-11s %7s %12s %12s %7s %14s\n", "backing", "MiB", "MAP GiB/s",
-	       "FILE GiB/s", "ratio", "1.6TB FILE s");
-	printf("P2P-BENCH-CSV,backing,mib,map_gibps,map_file_gibps,ratio,file_1p6tb_s,seed_s\n");
+	type1_absent = open_type1();
+	printf("# memfd pin+map into an IOAS with an emulated VT-d domain, %d reps, type1 %s\n",
+	       reps, type1_absent ? type1_absent : "in a container with the other edu");
 	for (b = 0; b < ARRAY_SIZE(backings); b++) {
 		const struct backing *bk = &backings[b];
 
 		set_thp(bk->thp ? "always" : "never");
-		for (s = 0; s < ARRAY_SIZE(sizes_mb); s++) {
-			size_t size = sizes_mb[s] << 20;
-			double tm, tf, gm, gf;
-			void *va;
-			int memfd;
-
-			memfd = memfd_create("bench", bk->memfd_flags);
-			if (memfd < 0 || populate(memfd, size)) {
-				printf("%-11s %7zu  skipped: %s\n", bk->name, sizes_mb[s],
-				       strerror(errno));
-				if (memfd >= 0)
-					close(memfd);
-				continue;
-			}
-			va = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-				  memfd, 0);
-			if (va == MAP_FAILED) {
-				printf("%-11s %7zu  skipped: mmap: %s\n", bk->name, sizes_mb[s],
-				       strerror(errno));
-				close(memfd);
-				continue;
-			}
-			tm = best_of(reps, iommufd, alloc.out_ioas_id, memfd, va, size);
-			tf = best_of(reps, iommufd, alloc.out_ioas_id, memfd, NULL, size);
-			munmap(va, size);
-			close(memfd);
-			if (tm <= 0 || tf <= 0) {
-				printf("%-11s %7zu  failed\n", bk->name, sizes_mb[s]);
-				continue;
-			}
-			gm = size / tm / (1 << 30);
-			gf = size / tf / (1 << 30);
-			printf("%-11s %7zu %12.2f %12.2f %6.2fx %14.0f\n", bk->name, sizes_mb[s],
-			       gm, gf, gf / gm, SEED_BYTES / (gf * (1 << 30)));
-			printf("P2P-BENCH-CSV,%s,%zu,%.3f,%.3f,%.3f,%.1f,%.0f\n", bk->name,
-			       sizes_mb[s], gm, gf, gf / gm, SEED_BYTES / (gf * (1 << 30)),
-			       SEED_SECS);
-		}
+		/* the 2M pool: the largest size and a little slack */
+		if (bk->hp_kb == 2048)
+			set_pool(2048, large / 2 + 16);
+		for (s = 0; s < ARRAY_SIZE(sizes_mib); s++)
+			bench_size(bk, sizes_mib[s], type1_absent);
+		if (bk->hp_kb)
+			set_pool(bk->hp_kb, 0);
 	}
 	set_thp("never");
-	printf("# seed figure: 1.6 TB pinned in %.0f s (about 4.2 GB/s) on real hardware\n",
-	       SEED_SECS);
 	p2p_dev_close(&edu);
+	if (container >= 0)
+		close(container);
+	close(iommufd);
 	return 0;
 }
