@@ -179,7 +179,7 @@ static void row_name(char *buf, size_t len, const struct backing *bk,
 static void bench_how(const struct backing *bk, size_t mib, enum how how,
 		      int memfd, void *va, const char *absent)
 {
-	double map[BENCH_MAX_REPS], unmap[BENCH_MAX_REPS], tm, tu;
+	double map[BENCH_MAX_REPS], unmap[BENCH_MAX_REPS], tm = 0, tu = 0;
 	size_t size = mib << 20;
 	char rm[128], ru[128];
 	int i, rc = 0;
