@@ -132,38 +132,101 @@ def text(table):
     return "\n".join(lines) + "\n"
 
 
-def svg(table, title):
+def svg_ratios(table, y0):
+    """The ratio panel: one bar a row, log scale, ours better to the right."""
     bars = [(n, r) for n, _, _, _, r, _ in table if r is not None]
-    rowh, left, width, mid_w = 18, 470, 1000, 440
-    top = 60
-    height = top + rowh * max(len(bars), 1) + 50
-    span = max([abs(math.log10(r)) for _, r in bars] + [1.0])
-    span = math.ceil(span)
+    rowh, left, mid_w = 18, 470, 440
+    top = y0 + 30
+    bottom = top + rowh * max(len(bars), 1)
+    span = math.ceil(max([abs(math.log10(r)) for _, r in bars] + [1.0]))
     cx = left + mid_w / 2
     scale = (mid_w / 2) / span
     e = html.escape
-    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
-           'font-family="sans-serif" font-size="11">' % (width, height),
-           '<rect width="100%" height="100%" fill="white"/>',
-           '<text x="10" y="20" font-size="14">%s</text>' % e(title),
-           '<text x="10" y="38">ratio ours vs upstream 7.3, log scale: right of the line '
-           '(green) ours is better, left (red) upstream is better</text>']
+    out = ['<text x="10" y="%d" font-size="13">ratio ours vs upstream 7.3, log scale: '
+           'right of the line (green) ours is better, left (red) upstream is better</text>'
+           % (y0 + 12)]
     for k in range(-span, span + 1):
         x = cx + k * scale
         out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s"/>' %
-                   (x, top - 6, x, height - 40, "#000" if k == 0 else "#ddd"))
+                   (x, top - 6, x, bottom, "#000" if k == 0 else "#ddd"))
         out.append('<text x="%.1f" y="%d" text-anchor="middle">%sx</text>' %
-                   (x, height - 26, fmt(10.0 ** k)))
+                   (x, bottom + 14, fmt(10.0 ** k)))
     for i, (name, r) in enumerate(bars):
         y = top + i * rowh
         v = math.log10(r) * scale
         x0, w = (cx, v) if v >= 0 else (cx + v, -v)
         out.append('<text x="%d" y="%d" text-anchor="end">%s</text>' %
-                   (left - 8, y + 12, e(name if len(name) <= 78 else name[:75] + "...")))
+                   (left - 8, y + 12, e(short(name))))
         out.append('<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>' %
                    (x0, y + 2, max(w, 1), rowh - 5, "#3a3" if v >= 0 else "#c33"))
         out.append('<text x="%d" y="%d">%s</text>' %
                    (left + mid_w + 8, y + 12, "%.2fx" % r))
+    return out, bottom + 30
+
+
+def svg_values(table, unit, y0):
+    """Both kernels' medians in @unit, a pair of bars a row, log scale."""
+    rows = []
+    for name, u, o, up, _, _ in table:
+        if u != unit:
+            continue
+        try:
+            rows.append((name, float(o), float(up) if not up.startswith("n/a") else None))
+        except ValueError:
+            continue
+    if not rows:
+        return [], y0
+    rowh, left, w = 24, 470, 440
+    top = y0 + 30
+    bottom = top + rowh * len(rows)
+    vals = [v for _, o, up in rows for v in (o, up) if v]
+    lo = math.floor(math.log10(min(vals)))
+    hi = math.ceil(math.log10(max(vals)))
+    hi = hi if hi > lo else lo + 1
+    scale = w / (hi - lo)
+    e = html.escape
+    better = "higher" if unit == "GiB/s" else "lower"
+    out = ['<text x="10" y="%d" font-size="13">%s per row, log scale (%s is better): '
+           'ours (blue) and upstream 7.3 (grey)</text>' % (y0 + 12, e(unit), better)]
+    for k in range(lo, hi + 1):
+        x = left + (k - lo) * scale
+        out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>' %
+                   (x, top - 6, x, bottom))
+        out.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>' %
+                   (x, bottom + 14, fmt(10.0 ** k)))
+    for i, (name, o, up) in enumerate(rows):
+        y = top + i * rowh
+        out.append('<text x="%d" y="%d" text-anchor="end">%s</text>' %
+                   (left - 8, y + 15, e(short(name))))
+        for j, (v, colour) in enumerate(((o, "#36c"), (up, "#999"))):
+            yy = y + 2 + j * 10
+            if not v:
+                out.append('<text x="%d" y="%d" font-size="9">n/a</text>' % (left + 2, yy + 8))
+                continue
+            bw = max((math.log10(v) - lo) * scale, 1)
+            out.append('<rect x="%d" y="%d" width="%.1f" height="9" fill="%s"/>' %
+                       (left, yy, bw, colour))
+            out.append('<text x="%.1f" y="%d" font-size="9">%s</text>' %
+                       (left + bw + 4, yy + 8, fmt(v)))
+    return out, bottom + 30
+
+
+def short(name):
+    return name if len(name) <= 78 else name[:75] + "..."
+
+
+def svg(table, title):
+    width = 1000
+    body, y = svg_ratios(table, 30)
+    for unit in ("GiB/s", "ms"):
+        part, y = svg_values(table, unit, y)
+        body += part
+    e = html.escape
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+           'font-family="sans-serif" font-size="11">' % (width, y + 10),
+           '<rect width="100%" height="100%" fill="white"/>',
+           '<text x="10" y="20" font-size="14">%s</text>' % e(title)]
+    out += body
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
