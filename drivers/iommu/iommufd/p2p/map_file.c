@@ -12,10 +12,16 @@
  * Pinning uses memfd_pin_folios(), which pins each folio once and allocates
  * any missing folio. pages.c wants one FOLL_PIN reference per PAGE_SIZE page
  * so that it can unpin any sub range, so the pin of a large folio is raised
- * to the number of its pages that are used and the folio is expanded into
- * its pages. The pages of a large folio are physically contiguous, so the
- * pfn_batch keeps them as one run and batch_to_domain() can use large IOPTEs
- * when the IOVA has the same alignment (see iopt_pages_align_addr()).
+ * to the number of its pages that are used, with one atomic add per folio.
+ * The pfn_reader then takes the folios as they are: each folio becomes one
+ * PFN run in the pfn_batch (iopt_file_folios_to_batch()), so the work of a
+ * map scales with the number of folios, not of pages, and batch_to_domain()
+ * can use large IOPTEs when the IOVA has the same alignment (see
+ * iopt_pages_align_addr()). Unpinning goes through
+ * unpin_user_page_range_dirty_lock(), which drops a folio run in one step.
+ * Only in-kernel accesses, which keep a page array and the pinned_pfns
+ * xarray anyway, get the folios expanded into pages
+ * (iopt_file_pin_pages()).
  *
  * Truncation, hole punching and sealing: pinned folios hold a reference, so
  * when the file is truncated or a hole is punched the page cache forgets
@@ -86,6 +92,180 @@ static void iopt_file_folio_init(struct folio *folio)
 	folio_unlock(folio);
 }
 
+/*
+ * Pin the folios holding pages @start_index to @start_index + @npages - 1 of
+ * @pages into @folios, at most @max_folios of them, and raise the pin of each
+ * large folio to the number of its pages that are used, with one atomic add
+ * per folio. *@first is the page of folios[0] that is page @start_index and
+ * *@nr the number of folios. Returns the number of pages pinned (at least
+ * one) or a negative errno, with nothing left pinned.
+ */
+static long iopt_file_pin_range(struct iopt_pages *pages,
+				struct folio **folios, unsigned long max_folios,
+				unsigned long start_index, unsigned long npages,
+				unsigned long *first, unsigned int *nr)
+{
+	unsigned long skip, done, n;
+	unsigned int i, nr_folios;
+	pgoff_t offset;
+	loff_t start;
+	long rc;
+
+	lockdep_assert_held(&pages->mutex);
+	if (WARN_ON(!iopt_pages_is_file(pages) || !npages || !max_folios))
+		return -EINVAL;
+
+	/* memfd_pin_folios() takes an unsigned int count */
+	max_folios = min_t(unsigned long, max_folios, UINT_MAX);
+	start = pages->start + (loff_t)start_index * PAGE_SIZE;
+	rc = memfd_pin_folios(pages->file, start,
+			      start + (loff_t)npages * PAGE_SIZE - 1, folios,
+			      max_folios, &offset);
+	if (rc < 0)
+		return rc;
+	if (WARN_ON(!rc))
+		return -EFAULT;
+	nr_folios = rc;
+	for (i = 0; i != nr_folios; i++)
+		iopt_file_folio_init(folios[i]);
+
+	*first = offset >> PAGE_SHIFT;
+	for (i = 0, done = 0, skip = *first; i != nr_folios; i++, skip = 0) {
+		if (WARN_ON_ONCE(done == npages)) {
+			/* Cannot happen, every folio overlaps the range */
+			unpin_folios(&folios[i], nr_folios - i);
+			nr_folios = i;
+			break;
+		}
+		n = min_t(unsigned long, folio_nr_pages(folios[i]) - skip,
+			  npages - done);
+		if (n > 1)
+			iopt_file_folio_add_pins(folios[i], n - 1);
+		done += n;
+	}
+	*nr = nr_folios;
+	return done;
+}
+
+/**
+ * iopt_file_pin_folios() - Pin a range of a file backed iopt_pages by folio
+ * @pages: The IOPT_ADDRESS_FILE pages to pin from
+ * @ff: Filled in with the pinned folios and the range they cover
+ * @folios: Storage for the folio array, kept by @ff until it is consumed
+ * @max_folios: Number of entries @folios has room for
+ * @start_index: First page index, in PAGE_SIZE units from @pages->start
+ * @npages: Number of pages wanted
+ *
+ * Called from pfn_reader_user_pin() under @pages->mutex in place of
+ * pin_user_pages_fast(), for a pfn_reader. The pages are then handed to the
+ * batch by iopt_file_folios_to_batch(); whatever is left is released by
+ * iopt_file_folios_unpin(). Each page carries one FOLL_PIN reference, so
+ * the batch's unpin_user_page_range_dirty_lock() balances it.
+ *
+ * Return: the number of pages pinned, which may be less than @npages when
+ * @max_folios folios do not cover them, or a negative errno. Nothing is
+ * left pinned on error.
+ */
+long iopt_file_pin_folios(struct iopt_pages *pages,
+			  struct iopt_file_folios *ff, struct folio **folios,
+			  unsigned long max_folios, unsigned long start_index,
+			  unsigned long npages)
+{
+	unsigned long first;
+	unsigned int nr;
+	long rc;
+
+	rc = iopt_file_pin_range(pages, folios, max_folios, start_index,
+				 npages, &first, &nr);
+	if (rc < 0)
+		return rc;
+	ff->folios = folios;
+	ff->nr = nr;
+	ff->cur = 0;
+	ff->cur_first = first;
+	ff->index = start_index;
+	ff->end = start_index + rc;
+	return rc;
+}
+
+/* Consume @n pages of the current folio run of @ff */
+static void iopt_file_folios_advance(struct iopt_file_folios *ff,
+				     unsigned long n)
+{
+	ff->index += n;
+	ff->cur_first += n;
+	if (ff->cur_first == folio_nr_pages(ff->folios[ff->cur])) {
+		ff->cur++;
+		ff->cur_first = 0;
+	}
+}
+
+/* Pages of the current folio of @ff that are pinned and not yet consumed */
+static unsigned long iopt_file_folios_run(struct iopt_file_folios *ff)
+{
+	return min_t(unsigned long,
+		     folio_nr_pages(ff->folios[ff->cur]) - ff->cur_first,
+		     ff->end - ff->index);
+}
+
+/**
+ * iopt_file_folios_to_batch() - Move pinned folio runs into a pfn_batch
+ * @ff: The folios from iopt_file_pin_folios()
+ * @batch: The batch to fill
+ * @start_index: The page index the caller expects next, for checking
+ *
+ * Adds one PFN run per folio until the pinned range is used up or the batch
+ * is full. The pins move with the pages into the batch.
+ *
+ * Context: iopt_pages::mutex held, as for iopt_file_pin_folios().
+ */
+void iopt_file_folios_to_batch(struct iopt_file_folios *ff,
+			       struct pfn_batch *batch,
+			       unsigned long start_index)
+{
+	if (WARN_ON_ONCE(start_index != ff->index))
+		return;
+
+	while (ff->index != ff->end) {
+		struct folio *folio = ff->folios[ff->cur];
+		unsigned long n = iopt_file_folios_run(ff);
+		unsigned long added;
+
+		added = iopt_batch_add_pfns(batch,
+					    folio_pfn(folio) + ff->cur_first, n);
+		if (!added)
+			return;
+		iopt_file_folios_advance(ff, added);
+		if (added != n)
+			return;
+	}
+}
+
+/**
+ * iopt_file_folios_unpin() - Unpin the pages that no batch took
+ * @ff: The folios from iopt_file_pin_folios()
+ * @start_index: The first page index not taken, for checking
+ *
+ * Drops the FOLL_PIN reference of every page from @start_index to the end
+ * of the pinned range, one folio run at a time, and empties @ff.
+ *
+ * Context: iopt_pages::mutex held, as for iopt_file_pin_folios().
+ */
+void iopt_file_folios_unpin(struct iopt_file_folios *ff,
+			    unsigned long start_index)
+{
+	WARN_ON_ONCE(start_index != ff->index);
+
+	while (ff->index != ff->end) {
+		unsigned long n = iopt_file_folios_run(ff);
+
+		unpin_user_page_range_dirty_lock(folio_page(ff->folios[ff->cur],
+							    ff->cur_first),
+						 n, false);
+		iopt_file_folios_advance(ff, n);
+	}
+}
+
 /**
  * iopt_file_pin_pages() - Pin a range of a file backed iopt_pages
  * @pages: The IOPT_ADDRESS_FILE pages to pin from
@@ -93,18 +273,15 @@ static void iopt_file_folio_init(struct folio *folio)
  * @npages: Number of pages wanted, @out_pages has room for this many
  * @out_pages: Output array of pinned pages
  *
- * Called from pfn_reader_user_pin() under @pages->mutex in place of
- * pin_user_pages_fast(). Each returned page carries one FOLL_PIN reference
- * and is released with unpin_user_page() or friends.
+ * Called from pfn_reader_user_pin() under @pages->mutex for in-kernel
+ * accesses, which need a page array. Each returned page carries one FOLL_PIN
+ * reference and is released with unpin_user_page() or friends.
  *
  * @out_pages first receives the folio array from memfd_pin_folios() and is
  * then expanded in place into pages, from the end towards the front. Folio i
  * expands to at least one page starting at position >= i, so no folio
  * pointer is overwritten before it has been read. The kernel is built with
  * -fno-strict-aliasing, which makes the shared storage legal.
- *
- * Folios that shmem allocated by fallocate() but never initialised are zeroed
- * and marked uptodate before they are handed out, see iopt_file_folio_init().
  *
  * Return: the number of pages pinned, which may be less than @npages, or a
  * negative errno. Nothing is left pinned on error.
@@ -113,57 +290,30 @@ long iopt_file_pin_pages(struct iopt_pages *pages, unsigned long start_index,
 			 unsigned long npages, struct page **out_pages)
 {
 	struct folio **folios = (struct folio **)out_pages;
-	unsigned long first, done, n, last_n = 0, nr, i, j, k;
-	pgoff_t offset;
-	loff_t start;
-	long rc;
+	unsigned long first, last_n, n, j, k;
+	unsigned int nr, i;
+	long done;
 
-	lockdep_assert_held(&pages->mutex);
-	if (WARN_ON(!iopt_pages_is_file(pages) || !npages))
-		return -EINVAL;
+	done = iopt_file_pin_range(pages, folios, npages, start_index, npages,
+				   &first, &nr);
+	if (done < 0)
+		return done;
 
-	/* memfd_pin_folios() takes an unsigned int count */
-	npages = min_t(unsigned long, npages, UINT_MAX);
-	start = pages->start + (loff_t)start_index * PAGE_SIZE;
-	rc = memfd_pin_folios(pages->file, start,
-			      start + (loff_t)npages * PAGE_SIZE - 1, folios,
-			      npages, &offset);
-	if (rc < 0)
-		return rc;
-	if (WARN_ON(!rc))
-		return -EFAULT;
-	nr = rc;
-	for (i = 0; i != nr; i++)
-		iopt_file_folio_init(folios[i]);
-
-	/* Count the pages used from each folio and take their extra pins */
-	first = offset >> PAGE_SHIFT;
-	for (i = 0, done = 0; i != nr; i++) {
-		if (WARN_ON_ONCE(done == npages)) {
-			/* Cannot happen, every folio overlaps the range */
-			unpin_folios(&folios[i], nr - i);
-			nr = i;
-			break;
-		}
-		n = min_t(unsigned long, folio_nr_pages(folios[i]) - first,
-			  npages - done);
-		if (n > 1)
-			iopt_file_folio_add_pins(folios[i], n - 1);
-		done += n;
-		last_n = n;
-		first = 0;
-	}
+	/* Every folio but the last is used to its end */
+	last_n = done;
+	for (i = 0; i + 1 < nr; i++)
+		last_n -= folio_nr_pages(folios[i]) - (i ? 0 : first);
 
 	/* Expand the folios into pages, back to front, see above */
 	j = done;
 	for (i = nr; i-- > 0;) {
 		struct folio *folio = folios[i];
+		unsigned long skip = i ? 0 : first;
 
-		first = i ? 0 : offset >> PAGE_SHIFT;
-		n = (i == nr - 1) ? last_n : folio_nr_pages(folio) - first;
+		n = i == nr - 1 ? last_n : folio_nr_pages(folio) - skip;
 		j -= n;
 		for (k = 0; k != n; k++)
-			out_pages[j + k] = folio_page(folio, first + k);
+			out_pages[j + k] = folio_page(folio, skip + k);
 	}
 	WARN_ON_ONCE(j);
 	return done;

@@ -7,10 +7,17 @@
  * rest of iommufd does not care where the PFNs come from, so the file type
  * only needs these hooks:
  *
- *  - iopt_file_pin_pages(), called by pfn_reader_user_pin() in pages.c where
- *    the user VA type calls pin_user_pages_*(). It returns pages carrying one
- *    FOLL_PIN reference each, so every existing unpin path in pages.c works
- *    unchanged.
+ *  - iopt_file_pin_folios(), called by pfn_reader_user_pin() in pages.c for
+ *    a pfn_reader, where the user VA type calls pin_user_pages_*(). It pins
+ *    whole folios into a struct iopt_file_folios, and
+ *    iopt_file_folios_to_batch() moves them into the pfn_batch one folio
+ *    run at a time (iopt_batch_add_pfns()), never page by page. Each page
+ *    that reaches the batch carries one FOLL_PIN reference, taken with one
+ *    atomic add per folio, so every existing unpin path in pages.c works
+ *    unchanged; unpin_user_page_range_dirty_lock() releases a folio run in
+ *    one step. iopt_file_folios_unpin() drops what the batch did not take.
+ *  - iopt_file_pin_pages(), the same pins expanded into a page array, for
+ *    in-kernel accesses (iopt_pages_fill_xarray()), which need pages.
  *  - iopt_file_release(), called by iopt_release_pages() to drop the file.
  *  - iopt_pages_rw_access() always uses the pfn_reader for file pages, there
  *    is no VA to copy_to_user() through.
@@ -65,6 +72,41 @@ struct dma_buf;
 struct iommu_domain;
 struct page;
 
+struct folio;
+struct pfn_batch;
+
+/**
+ * struct iopt_file_folios - Folios pinned for a pfn_reader, not yet batched
+ * @folios: The pinned folios, in file order (storage owned by the caller)
+ * @nr: Number of entries in @folios
+ * @cur: Entry of @folios holding page @index
+ * @cur_first: Page of folios[@cur] that is page @index
+ * @index: iopt_pages index of the next page to hand to the batch
+ * @end: iopt_pages index after the last pinned page
+ *
+ * Pages @index to @end - 1 each hold one FOLL_PIN reference. Only the last
+ * folio can have pages after @end - 1, and those are not pinned for us.
+ */
+struct iopt_file_folios {
+	struct folio **folios;
+	unsigned int nr;
+	unsigned int cur;
+	unsigned long cur_first;
+	unsigned long index;
+	unsigned long end;
+};
+
+unsigned long iopt_batch_add_pfns(struct pfn_batch *batch, unsigned long pfn,
+				  unsigned long npfns);
+long iopt_file_pin_folios(struct iopt_pages *pages,
+			  struct iopt_file_folios *ff, struct folio **folios,
+			  unsigned long max_folios, unsigned long start_index,
+			  unsigned long npages);
+void iopt_file_folios_to_batch(struct iopt_file_folios *ff,
+			       struct pfn_batch *batch,
+			       unsigned long start_index);
+void iopt_file_folios_unpin(struct iopt_file_folios *ff,
+			    unsigned long start_index);
 long iopt_file_pin_pages(struct iopt_pages *pages, unsigned long start_index,
 			 unsigned long npages, struct page **out_pages);
 void iopt_file_release(struct iopt_pages *pages);

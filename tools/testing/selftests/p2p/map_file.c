@@ -1010,6 +1010,238 @@ TEST_F_TIMEOUT(map_file, pin_balance, MAP_FILE_TIMEOUT)
 	ASSERT_NE(3, tries);
 }
 
+/* Pages of PAGE_SIZE that bytes @start to @start + @length - 1 touch */
+static long pages_spanned(uint64_t start, uint64_t length)
+{
+	return (start + length + PAGE_SIZE - 1) / PAGE_SIZE - start / PAGE_SIZE;
+}
+
+/*
+ * FOLL_PIN references held right after partial unmaps that cut folios: the
+ * file is mapped as three areas whose boundaries fall inside folios (inside
+ * the first and the last folio for 2M folios, inside the one 1G folio), so
+ * each area pins only its part of a folio. With a domain every mapped page
+ * holds exactly one pin, whatever the folio size; without one nothing is
+ * pinned. After the last unmap nothing is pinned, the file truncates and
+ * hugetlb gets every page back.
+ */
+TEST_F_TIMEOUT(map_file, partial_unmap_pins, MAP_FILE_TIMEOUT)
+{
+	uint64_t cuts[4] = { 0, 3 * PAGE_SIZE,
+			     self->size - self->folio_size / 2 + 5 * PAGE_SIZE,
+			     self->size };
+	long per_page = variant->mock_domains ? 1 : 0;
+	long want[4], got[4], before, free0 = 0;
+	unsigned int i, tries;
+
+	/* 4K shmem: cut at a page, there is no folio to split */
+	if (self->folio_size == PAGE_SIZE)
+		cuts[2] = self->size - 5 * PAGE_SIZE;
+	if (pins_outstanding() < 0)
+		SKIP(return, "needs root for /proc/sys/vm/stat_refresh");
+	if (variant->backing == BACKING_HUGETLB_2M ||
+	    variant->backing == BACKING_HUGETLB_1G)
+		free0 = hugetlb_free_now(self->folio_size);
+
+	want[0] = per_page * (self->size / PAGE_SIZE);
+	want[1] = per_page * ((cuts[1] + cuts[3] - cuts[2]) / PAGE_SIZE);
+	want[2] = per_page * ((cuts[3] - cuts[2]) / PAGE_SIZE);
+	want[3] = 0;
+
+	for (tries = 0; tries != 3; tries++) {
+		before = pins_outstanding();
+		for (i = 0; i != 3; i++)
+			test_ioctl_ioas_map_file_fixed(self->mfd, cuts[i],
+						       cuts[i + 1] - cuts[i],
+						       MOCK_APERTURE_START +
+							       cuts[i]);
+		got[0] = pins_outstanding() - before;
+		check_mock_iova(self->buf, MOCK_APERTURE_START, self->size);
+
+		/* The middle area, which ends inside a folio */
+		test_ioctl_ioas_unmap(MOCK_APERTURE_START + cuts[1],
+				      cuts[2] - cuts[1]);
+		got[1] = pins_outstanding() - before;
+		test_err_ioctl_ioas_unmap(ENOENT, MOCK_APERTURE_START + cuts[1],
+					  cuts[2] - cuts[1]);
+		/* The rest of the cut folios still maps the right pages */
+		check_mock_iova(self->buf, MOCK_APERTURE_START, cuts[1]);
+		check_mock_iova(self->buf + cuts[2],
+				MOCK_APERTURE_START + cuts[2],
+				cuts[3] - cuts[2]);
+
+		test_ioctl_ioas_unmap(MOCK_APERTURE_START, cuts[1]);
+		got[2] = pins_outstanding() - before;
+		check_mock_iova(self->buf + cuts[2],
+				MOCK_APERTURE_START + cuts[2],
+				cuts[3] - cuts[2]);
+
+		test_ioctl_ioas_unmap(MOCK_APERTURE_START + cuts[2],
+				      cuts[3] - cuts[2]);
+		got[3] = pins_outstanding() - before;
+
+		if (!memcmp(got, want, sizeof(got)))
+			break;
+		/* Other users of pins in the system can disturb the count */
+		TH_LOG("pins %ld %ld %ld %ld, want %ld %ld %ld %ld", got[0],
+		       got[1], got[2], got[3], want[0], want[1], want[2],
+		       want[3]);
+	}
+	ASSERT_NE(3, tries);
+
+	/* Nothing holds the folios any more: the file can go */
+	ASSERT_EQ(0, ftruncate(self->mfd, 0));
+	if (free0 >= 0 && (variant->backing == BACKING_HUGETLB_2M ||
+			   variant->backing == BACKING_HUGETLB_1G)) {
+		long nr = self->size / self->folio_size;
+
+		ASSERT_EQ(free0 + nr, hugetlb_free(self->folio_size,
+						   free0 + nr));
+	}
+}
+
+/*
+ * A start and a length that are not folio (nor page) aligned, and its first
+ * half, mapped into two areas, so two iopt_pages pin the same folios; once
+ * with the default temp memory and once with the smallest, where every pin
+ * and every batch ends inside a folio. The domain must map exactly the
+ * file's pages and the pins must come back to zero.
+ */
+TEST_F_TIMEOUT(map_file, unaligned_offsets, MAP_FILE_TIMEOUT)
+{
+	uint64_t start = 5 * PAGE_SIZE + MOCK_PAGE_SIZE;
+	uint64_t length = self->size - start - 3 * PAGE_SIZE - MOCK_PAGE_SIZE;
+	/* Half of it, so that two 1G folio maps fit in the mock aperture */
+	uint64_t length2 = length / 2 / MOCK_PAGE_SIZE * MOCK_PAGE_SIZE;
+	long per_map = variant->mock_domains ? pages_spanned(start, length) :
+					       0;
+	long per_map2 = variant->mock_domains ? pages_spanned(start, length2) :
+						0;
+	unsigned int limit, tries;
+	long before, got[3];
+	__u64 iova1, iova2;
+
+	if (pins_outstanding() < 0)
+		SKIP(return, "needs root for /proc/sys/vm/stat_refresh");
+
+	for (limit = 0; limit != 2; limit++) {
+		if (limit)
+			test_ioctl_set_temp_memory_limit(16);
+		for (tries = 0; tries != 3; tries++) {
+			before = pins_outstanding();
+			test_ioctl_ioas_map_file(self->mfd, start, length,
+						 &iova1);
+			ASSERT_EQ(start % PAGE_SIZE, iova1 % PAGE_SIZE);
+			check_mock_iova(self->buf + start, iova1, length);
+			got[0] = pins_outstanding() - before;
+
+			test_ioctl_ioas_map_file(self->mfd, start, length2,
+						 &iova2);
+			check_mock_iova(self->buf + start, iova2, length2);
+			got[1] = pins_outstanding() - before;
+
+			test_ioctl_ioas_unmap(iova1, length);
+			check_mock_iova(self->buf + start, iova2, length2);
+			test_ioctl_ioas_unmap(iova2, length2);
+			got[2] = pins_outstanding() - before;
+
+			if (got[0] == per_map &&
+			    got[1] == per_map + per_map2 && !got[2])
+				break;
+			TH_LOG("pins %ld %ld %ld, want %ld %ld 0", got[0],
+			       got[1], got[2], per_map, per_map + per_map2);
+		}
+		ASSERT_NE(3, tries);
+	}
+	test_ioctl_set_default_memory_limit();
+}
+
+static long meminfo_kb(const char *key)
+{
+	size_t klen = strlen(key);
+	char line[128];
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			val = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+/*
+ * One mapping over a shmem file with small folios, a hole and huge folios:
+ * the first 1M is written with THP off (4K folios), the next 1M is left for
+ * the pin to allocate, the last 4M are written as 2M folios. Every page must
+ * be mapped to the file's page and pinned once, also through a small temp
+ * memory limit, and nothing is left pinned after the unmap.
+ */
+TEST_F_TIMEOUT(map_file, mixed_folio_sizes, MAP_FILE_TIMEOUT)
+{
+	const size_t size = 3 * SZ_2M;
+	long huge0, before, got[2];
+	unsigned int limit, tries;
+	char choice[32];
+	uint8_t *buf;
+	__u64 iova;
+	int mfd;
+
+	if (variant->backing != BACKING_THP)
+		SKIP(return, "mixes folio sizes of the THP shmem backing");
+	if (pins_outstanding() < 0)
+		SKIP(return, "needs root for /proc/sys/vm/stat_refresh");
+	ASSERT_EQ(0, read_choice(THP_KNOB, choice, sizeof(choice)));
+
+	mfd = memfd_create("mixed", MFD_CLOEXEC);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, size));
+	buf = mmap_aligned(mfd, size, SZ_2M);
+	ASSERT_NE(MAP_FAILED, buf);
+
+	ASSERT_EQ(0, p2p_write_str(THP_KNOB, "never"));
+	fill_pattern(buf, SZ_2M / 2, 5);
+	ASSERT_EQ(0, p2p_write_str(THP_KNOB, "advise"));
+	huge0 = meminfo_kb("ShmemHugePages");
+	ASSERT_EQ(0, madvise(buf + SZ_2M, 2 * SZ_2M, MADV_HUGEPAGE));
+	fill_pattern(buf + SZ_2M, 2 * SZ_2M, 6);
+	ASSERT_EQ(0, p2p_write_str(THP_KNOB, choice));
+	if (meminfo_kb("ShmemHugePages") < huge0 + 2 * (long)(SZ_2M >> 10)) {
+		munmap(buf, size);
+		close(mfd);
+		SKIP(return, "shmem did not allocate 2M folios");
+	}
+
+	for (limit = 0; limit != 2; limit++) {
+		if (limit)
+			test_ioctl_set_temp_memory_limit(16);
+		for (tries = 0; tries != 3; tries++) {
+			before = pins_outstanding();
+			test_ioctl_ioas_map_file(mfd, 0, size, &iova);
+			/* The pin filled the hole: compare after it */
+			check_mock_iova(buf, iova, size);
+			got[0] = pins_outstanding() - before;
+			test_ioctl_ioas_unmap(iova, size);
+			got[1] = pins_outstanding() - before;
+			if (got[0] == (variant->mock_domains ?
+					       (long)(size / PAGE_SIZE) : 0) &&
+			    !got[1])
+				break;
+			TH_LOG("pins %ld %ld", got[0], got[1]);
+		}
+		ASSERT_NE(3, tries);
+	}
+	test_ioctl_set_default_memory_limit();
+	munmap(buf, size);
+	close(mfd);
+}
+
 /* The fd's access mode bounds the mapping both ways: O_WRONLY gives no reads */
 TEST_F_TIMEOUT(map_file, write_only_fd, MAP_FILE_TIMEOUT)
 {
