@@ -19,6 +19,7 @@
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
+#include "../double_span.h"
 #include "../iommufd_private.h"
 #include "dmabuf.h"
 #include "p2p.h"
@@ -34,6 +35,12 @@ static struct lock_class_key iopt_dmabuf_mutex_key;
 /* Backoff of the restore retry, see "Restore retry" in dmabuf.h */
 #define IOPT_DMABUF_RETRY_MIN_MS	10
 #define IOPT_DMABUF_RETRY_MAX_MS	1000
+
+/*
+ * Large IOPTE sizes, largest first: an automatic IOVA is made congruent
+ * for them. 1G and 2M, as on x86-64.
+ */
+static const unsigned long iopt_dmabuf_iopte_sizes[] = { SZ_1G, SZ_2M };
 
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST) && IS_ENABLED(CONFIG_FAULT_INJECTION)
 /*
@@ -941,6 +948,163 @@ unsigned long iopt_dmabuf_align_addr(struct iopt_pages *pages,
 	}
 	mutex_unlock(&pages->mutex);
 	return addr;
+}
+
+/*
+ * Can the slice [@off, @off + @length) of the dma-buf use IOPTEs of @size
+ * at an IOVA congruent to its first byte's physical address modulo @size?
+ * True if every range of the slice has the same physical address minus
+ * slice offset modulo @size (then one IOVA makes them all congruent), and
+ * at least one range holds a whole @size aligned block of the slice. The
+ * physical address of byte 0 of the slice goes to @addr.
+ */
+static bool iopt_dmabuf_congruent(const struct dma_buf_phys_range *ranges,
+				  unsigned int nr, unsigned long off,
+				  unsigned long length, unsigned long size,
+				  u64 *addr)
+{
+	unsigned long end = off + length;
+	unsigned long roff = 0;
+	bool has_block = false;
+	unsigned int i;
+
+	for (i = 0; i != nr && roff < end; roff += ranges[i].len, i++) {
+		const struct dma_buf_phys_range *r = &ranges[i];
+		unsigned long s, e;
+		u64 pa, first;
+
+		if (roff + r->len <= off)
+			continue;
+		s = max(off, roff);
+		e = min_t(unsigned long, end, roff + r->len);
+		pa = r->addr + (s - roff);
+		if (s == off)
+			*addr = pa;
+		else if ((pa - (s - off) - *addr) & (size - 1))
+			return false;
+		first = ALIGN(pa, size);
+		if (first >= pa && first - pa <= e - s &&
+		    e - s - (first - pa) >= size)
+			has_block = true;
+	}
+	return has_block;
+}
+
+/* Lowest IOVA in [@start, @last] that is @offset modulo @size, with room */
+static bool iopt_dmabuf_fit(unsigned long start, unsigned long last,
+			    unsigned long length, unsigned long size,
+			    unsigned long offset, unsigned long *iova)
+{
+	unsigned long x;
+
+	if (check_add_overflow(start, (offset - start) & (size - 1), &x))
+		return false;
+	if (x > last || last - x < length - 1)
+		return false;
+	*iova = x;
+	return true;
+}
+
+/*
+ * The lowest free, allowed and unreserved IOVA congruent to @offset modulo
+ * @size, never 0; the same walk as iopt_alloc_iova() in io_pagetable.c.
+ */
+static int iopt_dmabuf_find_iova(struct io_pagetable *iopt,
+				 unsigned long *iova, unsigned long length,
+				 unsigned long size, unsigned long offset)
+{
+	struct interval_tree_double_span_iter used;
+	struct interval_tree_span_iter allowed;
+
+	interval_tree_for_each_span(&allowed, &iopt->allowed_itree, PAGE_SIZE,
+				    ULONG_MAX - PAGE_SIZE) {
+		if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root)) {
+			allowed.start_used = PAGE_SIZE;
+			allowed.last_used = ULONG_MAX - PAGE_SIZE;
+			allowed.is_hole = false;
+		}
+		if (allowed.is_hole)
+			continue;
+		interval_tree_for_each_double_span(&used, &iopt->reserved_itree,
+						   &iopt->area_itree,
+						   allowed.start_used,
+						   allowed.last_used) {
+			if (used.is_used)
+				continue;
+			if (iopt_dmabuf_fit(used.start_hole, used.last_hole,
+					    length, size, offset, iova))
+				return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/**
+ * iopt_dmabuf_alloc_iova() - Choose an IOVA for a dma-buf area
+ * @iopt: the io_pagetable
+ * @iova: out: the IOVA chosen
+ * @pages: the dma-buf pages of the area (its first pages, for a list)
+ * @start_byte: byte offset of the area inside @pages
+ * @length: length of the whole mapping
+ *
+ * Large IOPTEs need the IOVA and the physical address to agree in every
+ * bit below the IOPTE size, whatever the offset of the slice in the BAR.
+ * For each size of iopt_dmabuf_iopte_sizes[], largest first, that the
+ * slice can use (see iopt_dmabuf_congruent(): all its ranges congruent
+ * with the first byte, one of them holding an aligned block of the size)
+ * this looks for the lowest free IOVA congruent to the physical address
+ * of the first byte, and falls back to the next smaller size when there
+ * is none. While revoked the dma-buf offset stands in for the physical
+ * address. An io_pagetable that promises PAGE_SIZE IOPTEs
+ * (disable_large_pages) gets no congruent IOVA.
+ *
+ * Context: iova_rwsem held for write; takes @pages->mutex.
+ * Return: 0 with *@iova set, or -ENOSPC: the caller then looks for a
+ * PAGE_SIZE aligned IOVA, which is the last fallback.
+ */
+int iopt_dmabuf_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
+			   struct iopt_pages *pages, unsigned long start_byte,
+			   unsigned long length)
+{
+	struct iopt_dmabuf *idma = pages->dmabuf;
+	unsigned long off = idma->start + start_byte;
+	struct dma_buf_phys_range whole = {
+		.addr = 0, .len = idma->dmabuf->size,
+	};
+	unsigned int i;
+	int rc = -ENOSPC;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	if (READ_ONCE(iopt->disable_large_pages) || !length ||
+	    length >= ULONG_MAX / 2)
+		return -ENOSPC;
+
+	mutex_lock(&pages->mutex);
+	for (i = 0; i != ARRAY_SIZE(iopt_dmabuf_iopte_sizes); i++) {
+		unsigned long size = iopt_dmabuf_iopte_sizes[i];
+		bool ok;
+		u64 addr;
+
+		if (size < iopt->iova_alignment)
+			break;
+		if (idma->ranges)
+			ok = iopt_dmabuf_congruent(idma->ranges,
+						   idma->nr_ranges, off,
+						   length, size, &addr);
+		else
+			ok = iopt_dmabuf_congruent(&whole, 1, off, length,
+						   size, &addr);
+		if (!ok || addr % iopt->iova_alignment)
+			continue;
+		rc = iopt_dmabuf_find_iova(iopt, iova, length, size,
+					   addr & (size - 1));
+		trace_iommufd_dmabuf_alloc_iova(iopt_dmabuf_ino(idma), addr,
+						length, size, rc ? 0 : *iova);
+		if (!rc)
+			break;
+	}
+	mutex_unlock(&pages->mutex);
+	return rc;
 }
 
 /**
