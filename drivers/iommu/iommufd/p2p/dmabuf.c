@@ -6,6 +6,7 @@
  * See p2p/dmabuf.h for the design, the invariant and the lock order.
  */
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-buf-phys.h>
 #include <linux/dma-resv.h>
@@ -15,6 +16,7 @@
 #include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
@@ -37,10 +39,44 @@ static struct lock_class_key iopt_dmabuf_mutex_key;
 #define IOPT_DMABUF_RETRY_MAX_MS	1000
 
 /*
+ * Restores that need more IOPTEs than this, over all areas and domains,
+ * are deferred to iopt_dmabuf_wq, see "Deferred restore" in dmabuf.h.
+ * 16384 IOPTEs is a 64 MiB BAR in 4K IOPTEs or a BAR of almost 32 GiB in
+ * 2M IOPTEs; a BAR in 1G IOPTEs costs a few thousand at most.
+ */
+static unsigned int dmabuf_restore_inline = 16384;
+module_param(dmabuf_restore_inline, uint, 0644);
+MODULE_PARM_DESC(dmabuf_restore_inline,
+		 "Restore dma-buf IOPTEs inside the exporter's notification when at most this many are needed, else in a work item (default: 16384; 0: always deferred)");
+
+/*
  * Large IOPTE sizes, largest first: an automatic IOVA is made congruent
- * for them. 1G and 2M, as on x86-64.
+ * for them, and restores are costed with them. 1G and 2M, as on x86-64.
  */
 static const unsigned long iopt_dmabuf_iopte_sizes[] = { SZ_1G, SZ_2M };
+
+/* Runs restore_work; flushed by iopt_dmabuf_flush_restores() */
+static struct workqueue_struct *iopt_dmabuf_wq;
+/* Deferred restores queued and not finished, for a cheap flush */
+static atomic_t iopt_dmabuf_nr_deferred = ATOMIC_INIT(0);
+
+#if IS_ENABLED(CONFIG_IOMMUFD_TEST)
+/* Tests hold a deferred restore in flight: restore_work sleeps first */
+static unsigned int dmabuf_restore_test_delay_ms;
+module_param(dmabuf_restore_test_delay_ms, uint, 0644);
+MODULE_PARM_DESC(dmabuf_restore_test_delay_ms,
+		 "Test only: delay, in ms, of every dma-buf restore work before it takes any lock (default: 0)");
+
+static void iopt_dmabuf_test_delay(void)
+{
+	unsigned int ms = READ_ONCE(dmabuf_restore_test_delay_ms);
+
+	if (ms)
+		msleep(ms);
+}
+#else
+static void iopt_dmabuf_test_delay(void) { }
+#endif
 
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST) && IS_ENABLED(CONFIG_FAULT_INJECTION)
 /*
@@ -350,6 +386,97 @@ err_unmap:
 	return rc;
 }
 
+/* Track whether the work queued for @idma is a deferred restore */
+static void iopt_dmabuf_set_deferred(struct iopt_dmabuf *idma, bool deferred)
+{
+	lockdep_assert_held(&idma->pages->mutex);
+
+	if (idma->deferred == deferred)
+		return;
+	idma->deferred = deferred;
+	if (deferred) {
+		atomic_inc(&iopt_dmabuf_nr_deferred);
+	} else {
+		/* The IOPTEs of the restore are visible before the count */
+		smp_mb__before_atomic();
+		atomic_dec(&iopt_dmabuf_nr_deferred);
+	}
+}
+
+/*
+ * Roughly how many IOPTEs a map of @size bytes from @pa at @iova takes: the
+ * largest IOPTE size both addresses agree on, plus smaller ones at the
+ * edges.
+ */
+static unsigned long iopt_dmabuf_nr_ioptes(unsigned long iova, u64 pa,
+					   unsigned long size, bool small)
+{
+	unsigned int i;
+
+	for (i = 0; !small && i != ARRAY_SIZE(iopt_dmabuf_iopte_sizes); i++) {
+		unsigned long pgsize = iopt_dmabuf_iopte_sizes[i];
+
+		if (size >= pgsize && !((iova ^ pa) & (pgsize - 1)))
+			return size / pgsize + 2 * (pgsize / SZ_2M) +
+			       2 * (SZ_2M / PAGE_SIZE);
+	}
+	return DIV_ROUND_UP(size, PAGE_SIZE);
+}
+
+/* IOPTEs a restore to @ranges puts back, over every recorded pair */
+static unsigned long iopt_dmabuf_restore_cost(struct iopt_dmabuf *idma,
+					      const struct dma_buf_phys_range *ranges,
+					      unsigned int nr)
+{
+	struct iopt_dmabuf_area *da;
+	unsigned long cost = 0;
+
+	lockdep_assert_held(&idma->pages->mutex);
+
+	list_for_each_entry(da, &idma->areas, node) {
+		struct iopt_area *area = da->area;
+		unsigned long iova = iopt_area_iova(area);
+		unsigned long off = idma->start + iopt_area_start_byte(area, iova);
+		unsigned long end = off + iopt_area_length(area);
+		bool small = READ_ONCE(area->iopt->disable_large_pages);
+		unsigned long roff = 0, n = 0;
+		unsigned int i;
+
+		if (!da->nr_domains)
+			continue;
+		for (i = 0; i != nr && roff < end; roff += ranges[i].len, i++) {
+			unsigned long s, e;
+
+			if (roff + ranges[i].len <= off)
+				continue;
+			s = max(off, roff);
+			e = min_t(unsigned long, end, roff + ranges[i].len);
+			n += iopt_dmabuf_nr_ioptes(iova + (s - off),
+						   ranges[i].addr + (s - roff),
+						   e - s, small);
+		}
+		cost += n * da->nr_domains;
+	}
+	return cost;
+}
+
+/*
+ * Put the IOPTEs back from iopt_dmabuf_wq instead of inside move_notify,
+ * see "Deferred restore" in dmabuf.h. A restore already deferred or
+ * waiting for a retry is run as soon as possible.
+ */
+static void iopt_dmabuf_defer_restore(struct iopt_dmabuf *idma,
+				      unsigned long cost)
+{
+	lockdep_assert_held(&idma->pages->mutex);
+
+	idma->retry_pending = true;
+	idma->restore_deferrals++;
+	iopt_dmabuf_set_deferred(idma, true);
+	trace_iommufd_dmabuf_restore_defer(iopt_dmabuf_ino(idma), cost);
+	mod_delayed_work(iopt_dmabuf_wq, &idma->restore_work, 0);
+}
+
 /*
  * A restore failed with @err: queue restore_work, after the shortest delay
  * for the first failure since move_notify (@first), twice the previous one
@@ -362,6 +489,7 @@ static void iopt_dmabuf_retry(struct iopt_dmabuf *idma, bool first, int err)
 
 	if (list_empty(&idma->areas)) {
 		idma->retry_pending = false;
+		iopt_dmabuf_set_deferred(idma, false);
 		return;
 	}
 	if (first) {
@@ -377,7 +505,8 @@ static void iopt_dmabuf_retry(struct iopt_dmabuf *idma, bool first, int err)
 	trace_iommufd_dmabuf_restore_retry(iopt_dmabuf_ino(idma),
 					   idma->retry_attempt,
 					   idma->retry_delay_ms, err);
-	mod_delayed_work(system_wq, &idma->restore_work,
+	iopt_dmabuf_set_deferred(idma, false);
+	mod_delayed_work(iopt_dmabuf_wq ?: system_wq, &idma->restore_work,
 			 msecs_to_jiffies(idma->retry_delay_ms));
 }
 
@@ -389,6 +518,7 @@ static void iopt_dmabuf_stop_retry(struct iopt_dmabuf *idma)
 	if (!idma->retry_pending)
 		return;
 	idma->retry_pending = false;
+	iopt_dmabuf_set_deferred(idma, false);
 	cancel_delayed_work(&idma->restore_work);
 }
 
@@ -399,6 +529,7 @@ static void iopt_dmabuf_stop_retry(struct iopt_dmabuf *idma)
 static void iopt_dmabuf_update(struct iopt_dmabuf *idma,
 			       struct dma_buf_phys_range *ranges, int nr)
 {
+	unsigned long cost;
 	int rc;
 
 	lockdep_assert_held(&idma->pages->mutex);
@@ -430,6 +561,13 @@ static void iopt_dmabuf_update(struct iopt_dmabuf *idma,
 		}
 		/* Moved: the old ranges must not be reachable any more */
 		iopt_dmabuf_revoke(idma, 0);
+	}
+	/* Large restores leave the exporter's critical path */
+	cost = iopt_dmabuf_restore_cost(idma, ranges, nr);
+	if (iopt_dmabuf_wq && cost > READ_ONCE(dmabuf_restore_inline)) {
+		kvfree(ranges);
+		iopt_dmabuf_defer_restore(idma, cost);
+		return;
 	}
 	rc = iopt_dmabuf_restore(idma, ranges, nr, 0);
 	if (!rc) {
@@ -484,11 +622,14 @@ static void iopt_dmabuf_restore_work(struct work_struct *work)
 	struct dma_buf_phys_range *ranges = NULL;
 	struct iopt_pages *pages = idma->pages;
 	unsigned int attempt;
+	bool deferred;
 	int nr, rc;
 
+	iopt_dmabuf_test_delay();
 	dma_resv_lock(idma->dmabuf->resv, NULL);
 	nr = iopt_dmabuf_get_ranges(idma->attach, &ranges);
 	mutex_lock(&pages->mutex);
+	deferred = idma->deferred;
 	/* Restored or revoked by move_notify, or unmapped, since */
 	if (!idma->retry_pending || !idma->revoked ||
 	    list_empty(&idma->areas)) {
@@ -501,18 +642,20 @@ static void iopt_dmabuf_restore_work(struct work_struct *work)
 		goto out_unlock;
 	}
 
-	attempt = idma->retry_attempt;
-	idma->restore_retries++;
+	/* A deferred restore is move_notify's, not a retry */
+	attempt = deferred ? 0 : idma->retry_attempt;
+	if (!deferred)
+		idma->restore_retries++;
 	if (nr < 0) {
 		idma->restore_errors++;
 		trace_iommufd_dmabuf_restore(iopt_dmabuf_ino(idma), 0, 0, 0,
 					     attempt, nr);
-		iopt_dmabuf_retry(idma, false, nr);
+		iopt_dmabuf_retry(idma, deferred, nr);
 		goto out_unlock;
 	}
 	rc = iopt_dmabuf_restore(idma, ranges, nr, attempt);
 	if (rc)
-		iopt_dmabuf_retry(idma, false, rc);
+		iopt_dmabuf_retry(idma, deferred, rc);
 	else
 		idma->retry_pending = false;
 	goto out_unlock;
@@ -521,6 +664,11 @@ out_free:
 	if (nr > 0)
 		kvfree(ranges);
 out_unlock:
+	/*
+	 * Only now, with the IOPTEs back (or the restore given up), may
+	 * iopt_dmabuf_flush_restores() stop waiting for this one.
+	 */
+	iopt_dmabuf_set_deferred(idma, false);
 	mutex_unlock(&pages->mutex);
 	dma_resv_unlock(idma->dmabuf->resv);
 }
@@ -633,6 +781,7 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct dma_buf *dmabuf,
 	idma->restore_count = 0;
 	idma->restore_errors = 0;
 	idma->restore_retries = 0;
+	idma->restore_deferrals = 0;
 	mutex_unlock(&pages->mutex);
 	dma_resv_unlock(dmabuf->resv);
 	/*
@@ -684,6 +833,11 @@ void iopt_dmabuf_release(struct iopt_pages *pages)
 	 * detach (see iopt_dmabuf_retry()).
 	 */
 	cancel_delayed_work_sync(&idma->restore_work);
+	/* Nothing can queue it any more, see above */
+	if (idma->deferred) {
+		idma->deferred = false;
+		atomic_dec(&iopt_dmabuf_nr_deferred);
+	}
 	if (idma->attach)
 		dma_buf_phys_detach(idma->attach);
 	WARN_ON(!list_empty(&idma->areas));
@@ -1108,10 +1262,34 @@ int iopt_dmabuf_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 }
 
 /**
+ * iopt_dmabuf_flush_restores() - Wait for the deferred restores
+ *
+ * Every restore that move_notify deferred before this call (see "Deferred
+ * restore" in p2p/dmabuf.h) has put the IOPTEs back, or has failed and
+ * waits for its retry, when this returns. Called at the start of every
+ * iommufd ioctl, so that a user who sees the exporter restore (its reset
+ * ioctl returned, memory decode is on again) and then makes any iommufd
+ * call finds the mapping as before. Cheap when nothing is deferred.
+ *
+ * Context: process context, no iommufd, dma-buf or exporter lock held.
+ */
+void iopt_dmabuf_flush_restores(void)
+{
+	if (!atomic_read(&iopt_dmabuf_nr_deferred) || !iopt_dmabuf_wq)
+		return;
+	flush_workqueue(iopt_dmabuf_wq);
+}
+
+/**
  * iommufd_dmabuf_init() - Set up the dma-buf importer at module load
+ *
+ * Without memory for its workqueue every restore is done inside
+ * move_notify and retries go to system_wq.
  */
 void iommufd_dmabuf_init(void)
 {
+	iopt_dmabuf_wq = alloc_workqueue("iommufd_dmabuf_restore",
+					 WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	iopt_dmabuf_debugfs_init();
 	iopt_dmabuf_fail_map_init();
 }
@@ -1123,4 +1301,7 @@ void iommufd_dmabuf_exit(void)
 {
 	iopt_dmabuf_fail_map_exit();
 	iopt_dmabuf_debugfs_exit();
+	if (iopt_dmabuf_wq)
+		destroy_workqueue(iopt_dmabuf_wq);
+	iopt_dmabuf_wq = NULL;
 }

@@ -154,6 +154,17 @@ TRACE_EVENT(iommufd_dmabuf_restore_retry,
 		      __entry->attempt, __entry->delay_ms, __entry->err)
 );
 
+/* A restore of about @ioptes IOPTEs was left to the restore work */
+TRACE_EVENT(iommufd_dmabuf_restore_defer,
+	    TP_PROTO(unsigned long ino, unsigned long ioptes),
+	    TP_ARGS(ino, ioptes),
+	    TP_STRUCT__entry(__field(unsigned long, ino)
+			     __field(unsigned long, ioptes)),
+	    TP_fast_assign(__entry->ino = ino;
+			   __entry->ioptes = ioptes;),
+	    TP_printk("dmabuf=%lu ioptes=%lu", __entry->ino, __entry->ioptes)
+);
+
 TRACE_EVENT(iommufd_dmabuf_release,
 	    TP_PROTO(unsigned long ino, unsigned long revokes,
 		     unsigned long restores),

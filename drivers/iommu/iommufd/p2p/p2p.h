@@ -140,9 +140,11 @@ int iopt_dmabuf_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 #if IS_ENABLED(CONFIG_DMA_SHARED_BUFFER)
 void iommufd_dmabuf_init(void);
 void iommufd_dmabuf_exit(void);
+void iopt_dmabuf_flush_restores(void);
 #else
 static inline void iommufd_dmabuf_init(void) { }
 static inline void iommufd_dmabuf_exit(void) { }
+static inline void iopt_dmabuf_flush_restores(void) { }
 #endif
 
 /**
