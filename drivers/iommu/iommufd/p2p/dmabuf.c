@@ -6,6 +6,7 @@
  * See p2p/dmabuf.h for the design, the invariant and the lock order.
  */
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-buf-phys.h>
 #include <linux/dma-resv.h>
@@ -15,10 +16,12 @@
 #include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
+#include "../double_span.h"
 #include "../iommufd_private.h"
 #include "dmabuf.h"
 #include "p2p.h"
@@ -34,6 +37,46 @@ static struct lock_class_key iopt_dmabuf_mutex_key;
 /* Backoff of the restore retry, see "Restore retry" in dmabuf.h */
 #define IOPT_DMABUF_RETRY_MIN_MS	10
 #define IOPT_DMABUF_RETRY_MAX_MS	1000
+
+/*
+ * Restores that need more IOPTEs than this, over all areas and domains,
+ * are deferred to iopt_dmabuf_wq, see "Deferred restore" in dmabuf.h.
+ * 16384 IOPTEs is a 64 MiB BAR in 4K IOPTEs or a BAR of almost 32 GiB in
+ * 2M IOPTEs; a BAR in 1G IOPTEs costs a few thousand at most.
+ */
+static unsigned int dmabuf_restore_inline = 16384;
+module_param(dmabuf_restore_inline, uint, 0644);
+MODULE_PARM_DESC(dmabuf_restore_inline,
+		 "Restore dma-buf IOPTEs inside the exporter's notification when at most this many are needed, else in a work item (default: 16384; 0: always deferred)");
+
+/*
+ * Large IOPTE sizes, largest first: an automatic IOVA is made congruent
+ * for them, and restores are costed with them. 1G and 2M, as on x86-64.
+ */
+static const unsigned long iopt_dmabuf_iopte_sizes[] = { SZ_1G, SZ_2M };
+
+/* Runs restore_work; flushed by iopt_dmabuf_flush_restores() */
+static struct workqueue_struct *iopt_dmabuf_wq;
+/* Deferred restores queued and not finished, for a cheap flush */
+static atomic_t iopt_dmabuf_nr_deferred = ATOMIC_INIT(0);
+
+#if IS_ENABLED(CONFIG_IOMMUFD_TEST)
+/* Tests hold a deferred restore in flight: restore_work sleeps first */
+static unsigned int dmabuf_restore_test_delay_ms;
+module_param(dmabuf_restore_test_delay_ms, uint, 0644);
+MODULE_PARM_DESC(dmabuf_restore_test_delay_ms,
+		 "Test only: delay, in ms, of every dma-buf restore work before it takes any lock (default: 0)");
+
+static void iopt_dmabuf_test_delay(void)
+{
+	unsigned int ms = READ_ONCE(dmabuf_restore_test_delay_ms);
+
+	if (ms)
+		msleep(ms);
+}
+#else
+static void iopt_dmabuf_test_delay(void) { }
+#endif
 
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST) && IS_ENABLED(CONFIG_FAULT_INJECTION)
 /*
@@ -343,6 +386,97 @@ err_unmap:
 	return rc;
 }
 
+/* Track whether the work queued for @idma is a deferred restore */
+static void iopt_dmabuf_set_deferred(struct iopt_dmabuf *idma, bool deferred)
+{
+	lockdep_assert_held(&idma->pages->mutex);
+
+	if (idma->deferred == deferred)
+		return;
+	idma->deferred = deferred;
+	if (deferred) {
+		atomic_inc(&iopt_dmabuf_nr_deferred);
+	} else {
+		/* The IOPTEs of the restore are visible before the count */
+		smp_mb__before_atomic();
+		atomic_dec(&iopt_dmabuf_nr_deferred);
+	}
+}
+
+/*
+ * Roughly how many IOPTEs a map of @size bytes from @pa at @iova takes: the
+ * largest IOPTE size both addresses agree on, plus smaller ones at the
+ * edges.
+ */
+static unsigned long iopt_dmabuf_nr_ioptes(unsigned long iova, u64 pa,
+					   unsigned long size, bool small)
+{
+	unsigned int i;
+
+	for (i = 0; !small && i != ARRAY_SIZE(iopt_dmabuf_iopte_sizes); i++) {
+		unsigned long pgsize = iopt_dmabuf_iopte_sizes[i];
+
+		if (size >= pgsize && !((iova ^ pa) & (pgsize - 1)))
+			return size / pgsize + 2 * (pgsize / SZ_2M) +
+			       2 * (SZ_2M / PAGE_SIZE);
+	}
+	return DIV_ROUND_UP(size, PAGE_SIZE);
+}
+
+/* IOPTEs a restore to @ranges puts back, over every recorded pair */
+static unsigned long iopt_dmabuf_restore_cost(struct iopt_dmabuf *idma,
+					      const struct dma_buf_phys_range *ranges,
+					      unsigned int nr)
+{
+	struct iopt_dmabuf_area *da;
+	unsigned long cost = 0;
+
+	lockdep_assert_held(&idma->pages->mutex);
+
+	list_for_each_entry(da, &idma->areas, node) {
+		struct iopt_area *area = da->area;
+		unsigned long iova = iopt_area_iova(area);
+		unsigned long off = idma->start + iopt_area_start_byte(area, iova);
+		unsigned long end = off + iopt_area_length(area);
+		bool small = READ_ONCE(area->iopt->disable_large_pages);
+		unsigned long roff = 0, n = 0;
+		unsigned int i;
+
+		if (!da->nr_domains)
+			continue;
+		for (i = 0; i != nr && roff < end; roff += ranges[i].len, i++) {
+			unsigned long s, e;
+
+			if (roff + ranges[i].len <= off)
+				continue;
+			s = max(off, roff);
+			e = min_t(unsigned long, end, roff + ranges[i].len);
+			n += iopt_dmabuf_nr_ioptes(iova + (s - off),
+						   ranges[i].addr + (s - roff),
+						   e - s, small);
+		}
+		cost += n * da->nr_domains;
+	}
+	return cost;
+}
+
+/*
+ * Put the IOPTEs back from iopt_dmabuf_wq instead of inside move_notify,
+ * see "Deferred restore" in dmabuf.h. A restore already deferred or
+ * waiting for a retry is run as soon as possible.
+ */
+static void iopt_dmabuf_defer_restore(struct iopt_dmabuf *idma,
+				      unsigned long cost)
+{
+	lockdep_assert_held(&idma->pages->mutex);
+
+	idma->retry_pending = true;
+	idma->restore_deferrals++;
+	iopt_dmabuf_set_deferred(idma, true);
+	trace_iommufd_dmabuf_restore_defer(iopt_dmabuf_ino(idma), cost);
+	mod_delayed_work(iopt_dmabuf_wq, &idma->restore_work, 0);
+}
+
 /*
  * A restore failed with @err: queue restore_work, after the shortest delay
  * for the first failure since move_notify (@first), twice the previous one
@@ -355,6 +489,7 @@ static void iopt_dmabuf_retry(struct iopt_dmabuf *idma, bool first, int err)
 
 	if (list_empty(&idma->areas)) {
 		idma->retry_pending = false;
+		iopt_dmabuf_set_deferred(idma, false);
 		return;
 	}
 	if (first) {
@@ -370,7 +505,8 @@ static void iopt_dmabuf_retry(struct iopt_dmabuf *idma, bool first, int err)
 	trace_iommufd_dmabuf_restore_retry(iopt_dmabuf_ino(idma),
 					   idma->retry_attempt,
 					   idma->retry_delay_ms, err);
-	mod_delayed_work(system_wq, &idma->restore_work,
+	iopt_dmabuf_set_deferred(idma, false);
+	mod_delayed_work(iopt_dmabuf_wq ?: system_wq, &idma->restore_work,
 			 msecs_to_jiffies(idma->retry_delay_ms));
 }
 
@@ -382,6 +518,7 @@ static void iopt_dmabuf_stop_retry(struct iopt_dmabuf *idma)
 	if (!idma->retry_pending)
 		return;
 	idma->retry_pending = false;
+	iopt_dmabuf_set_deferred(idma, false);
 	cancel_delayed_work(&idma->restore_work);
 }
 
@@ -392,6 +529,7 @@ static void iopt_dmabuf_stop_retry(struct iopt_dmabuf *idma)
 static void iopt_dmabuf_update(struct iopt_dmabuf *idma,
 			       struct dma_buf_phys_range *ranges, int nr)
 {
+	unsigned long cost;
 	int rc;
 
 	lockdep_assert_held(&idma->pages->mutex);
@@ -423,6 +561,13 @@ static void iopt_dmabuf_update(struct iopt_dmabuf *idma,
 		}
 		/* Moved: the old ranges must not be reachable any more */
 		iopt_dmabuf_revoke(idma, 0);
+	}
+	/* Large restores leave the exporter's critical path */
+	cost = iopt_dmabuf_restore_cost(idma, ranges, nr);
+	if (iopt_dmabuf_wq && cost > READ_ONCE(dmabuf_restore_inline)) {
+		kvfree(ranges);
+		iopt_dmabuf_defer_restore(idma, cost);
+		return;
 	}
 	rc = iopt_dmabuf_restore(idma, ranges, nr, 0);
 	if (!rc) {
@@ -477,11 +622,14 @@ static void iopt_dmabuf_restore_work(struct work_struct *work)
 	struct dma_buf_phys_range *ranges = NULL;
 	struct iopt_pages *pages = idma->pages;
 	unsigned int attempt;
+	bool deferred;
 	int nr, rc;
 
+	iopt_dmabuf_test_delay();
 	dma_resv_lock(idma->dmabuf->resv, NULL);
 	nr = iopt_dmabuf_get_ranges(idma->attach, &ranges);
 	mutex_lock(&pages->mutex);
+	deferred = idma->deferred;
 	/* Restored or revoked by move_notify, or unmapped, since */
 	if (!idma->retry_pending || !idma->revoked ||
 	    list_empty(&idma->areas)) {
@@ -494,18 +642,20 @@ static void iopt_dmabuf_restore_work(struct work_struct *work)
 		goto out_unlock;
 	}
 
-	attempt = idma->retry_attempt;
-	idma->restore_retries++;
+	/* A deferred restore is move_notify's, not a retry */
+	attempt = deferred ? 0 : idma->retry_attempt;
+	if (!deferred)
+		idma->restore_retries++;
 	if (nr < 0) {
 		idma->restore_errors++;
 		trace_iommufd_dmabuf_restore(iopt_dmabuf_ino(idma), 0, 0, 0,
 					     attempt, nr);
-		iopt_dmabuf_retry(idma, false, nr);
+		iopt_dmabuf_retry(idma, deferred, nr);
 		goto out_unlock;
 	}
 	rc = iopt_dmabuf_restore(idma, ranges, nr, attempt);
 	if (rc)
-		iopt_dmabuf_retry(idma, false, rc);
+		iopt_dmabuf_retry(idma, deferred, rc);
 	else
 		idma->retry_pending = false;
 	goto out_unlock;
@@ -514,6 +664,11 @@ out_free:
 	if (nr > 0)
 		kvfree(ranges);
 out_unlock:
+	/*
+	 * Only now, with the IOPTEs back (or the restore given up), may
+	 * iopt_dmabuf_flush_restores() stop waiting for this one.
+	 */
+	iopt_dmabuf_set_deferred(idma, false);
 	mutex_unlock(&pages->mutex);
 	dma_resv_unlock(idma->dmabuf->resv);
 }
@@ -626,6 +781,7 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct dma_buf *dmabuf,
 	idma->restore_count = 0;
 	idma->restore_errors = 0;
 	idma->restore_retries = 0;
+	idma->restore_deferrals = 0;
 	mutex_unlock(&pages->mutex);
 	dma_resv_unlock(dmabuf->resv);
 	/*
@@ -677,6 +833,11 @@ void iopt_dmabuf_release(struct iopt_pages *pages)
 	 * detach (see iopt_dmabuf_retry()).
 	 */
 	cancel_delayed_work_sync(&idma->restore_work);
+	/* Nothing can queue it any more, see above */
+	if (idma->deferred) {
+		idma->deferred = false;
+		atomic_dec(&iopt_dmabuf_nr_deferred);
+	}
 	if (idma->attach)
 		dma_buf_phys_detach(idma->attach);
 	WARN_ON(!list_empty(&idma->areas));
@@ -943,11 +1104,192 @@ unsigned long iopt_dmabuf_align_addr(struct iopt_pages *pages,
 	return addr;
 }
 
+/*
+ * Can the slice [@off, @off + @length) of the dma-buf use IOPTEs of @size
+ * at an IOVA congruent to its first byte's physical address modulo @size?
+ * True if every range of the slice has the same physical address minus
+ * slice offset modulo @size (then one IOVA makes them all congruent), and
+ * at least one range holds a whole @size aligned block of the slice. The
+ * physical address of byte 0 of the slice goes to @addr.
+ */
+static bool iopt_dmabuf_congruent(const struct dma_buf_phys_range *ranges,
+				  unsigned int nr, unsigned long off,
+				  unsigned long length, unsigned long size,
+				  u64 *addr)
+{
+	unsigned long end = off + length;
+	unsigned long roff = 0;
+	bool has_block = false;
+	unsigned int i;
+
+	for (i = 0; i != nr && roff < end; roff += ranges[i].len, i++) {
+		const struct dma_buf_phys_range *r = &ranges[i];
+		unsigned long s, e;
+		u64 pa, first;
+
+		if (roff + r->len <= off)
+			continue;
+		s = max(off, roff);
+		e = min_t(unsigned long, end, roff + r->len);
+		pa = r->addr + (s - roff);
+		if (s == off)
+			*addr = pa;
+		else if ((pa - (s - off) - *addr) & (size - 1))
+			return false;
+		first = ALIGN(pa, size);
+		if (first >= pa && first - pa <= e - s &&
+		    e - s - (first - pa) >= size)
+			has_block = true;
+	}
+	return has_block;
+}
+
+/* Lowest IOVA in [@start, @last] that is @offset modulo @size, with room */
+static bool iopt_dmabuf_fit(unsigned long start, unsigned long last,
+			    unsigned long length, unsigned long size,
+			    unsigned long offset, unsigned long *iova)
+{
+	unsigned long x;
+
+	if (check_add_overflow(start, (offset - start) & (size - 1), &x))
+		return false;
+	if (x > last || last - x < length - 1)
+		return false;
+	*iova = x;
+	return true;
+}
+
+/*
+ * The lowest free, allowed and unreserved IOVA congruent to @offset modulo
+ * @size, never 0; the same walk as iopt_alloc_iova() in io_pagetable.c.
+ */
+static int iopt_dmabuf_find_iova(struct io_pagetable *iopt,
+				 unsigned long *iova, unsigned long length,
+				 unsigned long size, unsigned long offset)
+{
+	struct interval_tree_double_span_iter used;
+	struct interval_tree_span_iter allowed;
+
+	interval_tree_for_each_span(&allowed, &iopt->allowed_itree, PAGE_SIZE,
+				    ULONG_MAX - PAGE_SIZE) {
+		if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root)) {
+			allowed.start_used = PAGE_SIZE;
+			allowed.last_used = ULONG_MAX - PAGE_SIZE;
+			allowed.is_hole = false;
+		}
+		if (allowed.is_hole)
+			continue;
+		interval_tree_for_each_double_span(&used, &iopt->reserved_itree,
+						   &iopt->area_itree,
+						   allowed.start_used,
+						   allowed.last_used) {
+			if (used.is_used)
+				continue;
+			if (iopt_dmabuf_fit(used.start_hole, used.last_hole,
+					    length, size, offset, iova))
+				return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/**
+ * iopt_dmabuf_alloc_iova() - Choose an IOVA for a dma-buf area
+ * @iopt: the io_pagetable
+ * @iova: out: the IOVA chosen
+ * @pages: the dma-buf pages of the area (its first pages, for a list)
+ * @start_byte: byte offset of the area inside @pages
+ * @length: length of the whole mapping
+ *
+ * Large IOPTEs need the IOVA and the physical address to agree in every
+ * bit below the IOPTE size, whatever the offset of the slice in the BAR.
+ * For each size of iopt_dmabuf_iopte_sizes[], largest first, that the
+ * slice can use (see iopt_dmabuf_congruent(): all its ranges congruent
+ * with the first byte, one of them holding an aligned block of the size)
+ * this looks for the lowest free IOVA congruent to the physical address
+ * of the first byte, and falls back to the next smaller size when there
+ * is none. While revoked the dma-buf offset stands in for the physical
+ * address. An io_pagetable that promises PAGE_SIZE IOPTEs
+ * (disable_large_pages) gets no congruent IOVA.
+ *
+ * Context: iova_rwsem held for write; takes @pages->mutex.
+ * Return: 0 with *@iova set, or -ENOSPC: the caller then looks for a
+ * PAGE_SIZE aligned IOVA, which is the last fallback.
+ */
+int iopt_dmabuf_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
+			   struct iopt_pages *pages, unsigned long start_byte,
+			   unsigned long length)
+{
+	struct iopt_dmabuf *idma = pages->dmabuf;
+	unsigned long off = idma->start + start_byte;
+	struct dma_buf_phys_range whole = {
+		.addr = 0, .len = idma->dmabuf->size,
+	};
+	unsigned int i;
+	int rc = -ENOSPC;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	if (READ_ONCE(iopt->disable_large_pages) || !length ||
+	    length >= ULONG_MAX / 2)
+		return -ENOSPC;
+
+	mutex_lock(&pages->mutex);
+	for (i = 0; i != ARRAY_SIZE(iopt_dmabuf_iopte_sizes); i++) {
+		unsigned long size = iopt_dmabuf_iopte_sizes[i];
+		bool ok;
+		u64 addr;
+
+		if (size < iopt->iova_alignment)
+			break;
+		if (idma->ranges)
+			ok = iopt_dmabuf_congruent(idma->ranges,
+						   idma->nr_ranges, off,
+						   length, size, &addr);
+		else
+			ok = iopt_dmabuf_congruent(&whole, 1, off, length,
+						   size, &addr);
+		if (!ok || addr % iopt->iova_alignment)
+			continue;
+		rc = iopt_dmabuf_find_iova(iopt, iova, length, size,
+					   addr & (size - 1));
+		trace_iommufd_dmabuf_alloc_iova(iopt_dmabuf_ino(idma), addr,
+						length, size, rc ? 0 : *iova);
+		if (!rc)
+			break;
+	}
+	mutex_unlock(&pages->mutex);
+	return rc;
+}
+
+/**
+ * iopt_dmabuf_flush_restores() - Wait for the deferred restores
+ *
+ * Every restore that move_notify deferred before this call (see "Deferred
+ * restore" in p2p/dmabuf.h) has put the IOPTEs back, or has failed and
+ * waits for its retry, when this returns. Called at the start of every
+ * iommufd ioctl, so that a user who sees the exporter restore (its reset
+ * ioctl returned, memory decode is on again) and then makes any iommufd
+ * call finds the mapping as before. Cheap when nothing is deferred.
+ *
+ * Context: process context, no iommufd, dma-buf or exporter lock held.
+ */
+void iopt_dmabuf_flush_restores(void)
+{
+	if (!atomic_read(&iopt_dmabuf_nr_deferred) || !iopt_dmabuf_wq)
+		return;
+	flush_workqueue(iopt_dmabuf_wq);
+}
+
 /**
  * iommufd_dmabuf_init() - Set up the dma-buf importer at module load
+ *
+ * Without memory for its workqueue every restore is done inside
+ * move_notify and retries go to system_wq.
  */
 void iommufd_dmabuf_init(void)
 {
+	iopt_dmabuf_wq = alloc_workqueue("iommufd_dmabuf_restore",
+					 WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	iopt_dmabuf_debugfs_init();
 	iopt_dmabuf_fail_map_init();
 }
@@ -959,4 +1301,7 @@ void iommufd_dmabuf_exit(void)
 {
 	iopt_dmabuf_fail_map_exit();
 	iopt_dmabuf_debugfs_exit();
+	if (iopt_dmabuf_wq)
+		destroy_workqueue(iopt_dmabuf_wq);
+	iopt_dmabuf_wq = NULL;
 }

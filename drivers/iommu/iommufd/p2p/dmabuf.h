@@ -44,12 +44,34 @@
  * synchronously before it detaches, so it never outlives the attachment.
  * UNMAP and MAP_FILE from userspace keep working in every state.
  *
+ * Deferred restore: the revoke is always done inside move_notify, so no
+ * DMA reaches the BAR once the exporter's revoke returns. Putting the
+ * IOPTEs back is not needed for that, and for a large area in small
+ * IOPTEs (a 64 GiB BAR in 4K IOPTEs is 16M of them) it takes far longer
+ * than the exporter's reset itself. So a restore whose estimated number of
+ * IOPTEs, over all areas and domains, is above the dmabuf_restore_inline
+ * module parameter (16384 by default) is not done in move_notify: the
+ * pages stay revoked, retry_pending and deferred are set and restore_work
+ * is queued at once on iopt_dmabuf_wq. It does what a retry does: takes
+ * dma_buf::resv, reads the ranges again, takes iopt_pages::mutex, and
+ * restores if the state still calls for it; a failure starts the retry
+ * backoff. Small restores (every 16 MiB BAR, any BAR in 1G IOPTEs) stay
+ * inside move_notify, so their users see no change. A revoke that comes
+ * while the work is queued or running clears retry_pending, and the work
+ * then leaves the pages revoked; a restore that comes meanwhile queues it
+ * again; unmapping the last area stops it, and iopt_dmabuf_release()
+ * waits for it, as for a retry. iopt_dmabuf_flush_restores(), called at
+ * the start of every iommufd ioctl except the test ops, waits for every
+ * deferred restore queued before it: after the exporter says the BAR is
+ * back, the first iommufd call of the user returns with the IOPTEs back.
+ *
  * Lock order (outermost first). This extends the order documented above
  * struct io_pagetable in iommufd_private.h, and the one of the vfio-pci
  * exporter in drivers/vfio/pci/dmabuf/vfio_pci_dmabuf.h:
  *
  *   vfio_pci_core_device::memory_lock     exporter, revoke/restore only
  *     vfio_pci_core_device::dmabuf_lock   exporter, revoke/restore only
+ *   iopt_dmabuf_wq                        flushed at ioctl entry, no lock held
  *   io_pagetable::domains_rwsem
  *     io_pagetable::iova_rwsem
  *       iopt_dmabuf_all_lock              debugfs list
@@ -137,11 +159,15 @@ struct iopt_dmabuf_area {
  * @restore_errors: number of restores that failed and left @revoked set,
  *	retried ones included
  * @restore_retries: number of restores @restore_work attempted
- * @retry_pending: a failed restore waits for @restore_work
+ * @retry_pending: a failed or deferred restore waits for @restore_work
+ * @deferred: @restore_work is queued for a deferred restore, not a retry;
+ *	counted in iopt_dmabuf_nr_deferred
+ * @restore_deferrals: number of restores move_notify left to @restore_work
  * @retry_attempt: number of the next retry since the last failure that
  *	move_notify saw, from 1
  * @retry_delay_ms: delay before that retry
- * @restore_work: retries a failed restore, see "Restore retry" above
+ * @restore_work: retries a failed restore and does deferred ones, see
+ *	"Restore retry" and "Deferred restore" above
  *
  * Every field from @ranges on is protected by @pages->mutex.
  */
@@ -162,6 +188,8 @@ struct iopt_dmabuf {
 	unsigned long restore_errors;
 	unsigned long restore_retries;
 	bool retry_pending;
+	bool deferred;
+	unsigned long restore_deferrals;
 	unsigned int retry_attempt;
 	unsigned int retry_delay_ms;
 	struct delayed_work restore_work;

@@ -8,15 +8,17 @@
  *   ioas <id> iova <first>-<last> dmabuf <ino> exporter <name>
  *          offset <dma-buf offset of the first byte> domains <n>
  *          state <mapped|revoked> revokes <n> restores <n>
- *          restore_errors <n> retries <n>
+ *          restore_errors <n> retries <n> deferred <n> pending <0|1>
  *
  * (one line). <ino> is the inode number of the dma-buf file, as in
  * <debugfs>/dma_buf/bufinfo. The counters belong to the dma-buf pages and
  * are shared by all areas made from the same IOMMU_IOAS_MAP_FILE,
  * including IOMMU_IOAS_COPY copies. restore_errors counts every failed
  * restore and retries every restore the retry work attempted after one
- * failed (see "Restore retry" in p2p/dmabuf.h). An area that was mapped
- * while no domain was attached shows "domains 0".
+ * failed (see "Restore retry" in p2p/dmabuf.h), deferred every restore
+ * left to the restore work (see "Deferred restore" there); pending is 1
+ * while a deferred or retried restore waits for that work. An area that
+ * was mapped while no domain was attached shows "domains 0".
  */
 #include <linux/debugfs.h>
 #include <linux/dma-buf.h>
@@ -41,7 +43,7 @@ static void iopt_dmabuf_show_one(struct seq_file *s, struct iopt_dmabuf *idma)
 		struct iopt_area *area = da->area;
 
 		seq_printf(s,
-			   "ioas %u iova %#lx-%#lx dmabuf %lu exporter %s source %s offset %#lx domains %u state %s revokes %lu restores %lu restore_errors %lu retries %lu\n",
+			   "ioas %u iova %#lx-%#lx dmabuf %lu exporter %s source %s offset %#lx domains %u state %s revokes %lu restores %lu restore_errors %lu retries %lu deferred %lu pending %d\n",
 			   iopt_dmabuf_ioas_id(area), iopt_area_iova(area),
 			   iopt_area_last_iova(area), iopt_dmabuf_ino(idma),
 			   idma->dmabuf->exp_name, idma->from_va ? "va" : "fd",
@@ -49,7 +51,8 @@ static void iopt_dmabuf_show_one(struct seq_file *s, struct iopt_dmabuf *idma)
 				   iopt_area_start_byte(area, iopt_area_iova(area)),
 			   da->nr_domains, idma->revoked ? "revoked" : "mapped",
 			   idma->revoke_count, idma->restore_count,
-			   idma->restore_errors, idma->restore_retries);
+			   idma->restore_errors, idma->restore_retries,
+			   idma->restore_deferrals, idma->retry_pending);
 	}
 	mutex_unlock(&idma->pages->mutex);
 }

@@ -56,6 +56,26 @@ TRACE_EVENT(iommufd_dmabuf_map_va,
 		      __entry->ret)
 );
 
+/* An automatic IOVA congruent to @phys modulo @size; @iova 0: none free */
+TRACE_EVENT(iommufd_dmabuf_alloc_iova,
+	    TP_PROTO(unsigned long ino, u64 phys, unsigned long length,
+		     unsigned long size, unsigned long iova),
+	    TP_ARGS(ino, phys, length, size, iova),
+	    TP_STRUCT__entry(__field(unsigned long, ino)
+			     __field(u64, phys)
+			     __field(unsigned long, length)
+			     __field(unsigned long, size)
+			     __field(unsigned long, iova)),
+	    TP_fast_assign(__entry->ino = ino;
+			   __entry->phys = phys;
+			   __entry->length = length;
+			   __entry->size = size;
+			   __entry->iova = iova;),
+	    TP_printk("dmabuf=%lu phys=%#llx length=%#lx congruent=%#lx iova=%#lx",
+		      __entry->ino, __entry->phys, __entry->length,
+		      __entry->size, __entry->iova)
+);
+
 TRACE_EVENT(iommufd_dmabuf_unmap,
 	    TP_PROTO(unsigned long ino, u32 ioas_id, unsigned long iova,
 		     unsigned long length, unsigned int domains),
@@ -132,6 +152,17 @@ TRACE_EVENT(iommufd_dmabuf_restore_retry,
 			   __entry->err = err;),
 	    TP_printk("dmabuf=%lu attempt=%u delay_ms=%u err=%d", __entry->ino,
 		      __entry->attempt, __entry->delay_ms, __entry->err)
+);
+
+/* A restore of about @ioptes IOPTEs was left to the restore work */
+TRACE_EVENT(iommufd_dmabuf_restore_defer,
+	    TP_PROTO(unsigned long ino, unsigned long ioptes),
+	    TP_ARGS(ino, ioptes),
+	    TP_STRUCT__entry(__field(unsigned long, ino)
+			     __field(unsigned long, ioptes)),
+	    TP_fast_assign(__entry->ino = ino;
+			   __entry->ioptes = ioptes;),
+	    TP_printk("dmabuf=%lu ioptes=%lu", __entry->ino, __entry->ioptes)
 );
 
 TRACE_EVENT(iommufd_dmabuf_release,

@@ -176,12 +176,17 @@ void iopt_dmabuf_unmap_domain(struct iopt_area *area,
 			      struct iommu_domain *domain);
 unsigned long iopt_dmabuf_align_addr(struct iopt_pages *pages,
 				     unsigned long start_byte);
+int iopt_dmabuf_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
+			   struct iopt_pages *pages, unsigned long start_byte,
+			   unsigned long length);
 #if IS_ENABLED(CONFIG_DMA_SHARED_BUFFER)
 void iommufd_dmabuf_init(void);
 void iommufd_dmabuf_exit(void);
+void iopt_dmabuf_flush_restores(void);
 #else
 static inline void iommufd_dmabuf_init(void) { }
 static inline void iommufd_dmabuf_exit(void) { }
+static inline void iopt_dmabuf_flush_restores(void) { }
 #endif
 
 /**
@@ -208,23 +213,25 @@ static inline unsigned long iopt_pages_align_addr(struct iopt_pages *pages,
 	return (uintptr_t)pages->uptr + start_byte;
 }
 
-/* Largest IOPTE a dma-buf area is aligned for: 1G, a PUD on x86-64 */
-#define IOPT_DMABUF_MAX_IOVA_ALIGN	SZ_1G
-
 /**
  * iopt_pages_max_iova_align() - Cap on the automatic IOVA alignment
+ * @iopt: The io_pagetable the pages are mapped into
  * @pages: The pages being mapped
  *
  * The IOVA allocator follows the alignment of iopt_pages_align_addr() up to
- * this size. Pinned memory cannot use IOPTEs larger than a THP, but the
- * BAR behind a dma-buf can be mapped with 1G IOPTEs when aligned.
+ * this size. Pinned memory cannot use IOPTEs larger than a THP. A dma-buf
+ * area first gets an IOVA congruent to its physical address from
+ * iopt_dmabuf_alloc_iova(); only when there is none left does it come
+ * here, for any IOVA the IOAS can map.
  *
  * Return: the largest IOVA alignment worth asking for.
  */
-static inline unsigned long iopt_pages_max_iova_align(const struct iopt_pages *pages)
+static inline unsigned long
+iopt_pages_max_iova_align(const struct io_pagetable *iopt,
+			  const struct iopt_pages *pages)
 {
 	if (iopt_pages_is_dmabuf(pages))
-		return IOPT_DMABUF_MAX_IOVA_ALIGN;
+		return max_t(unsigned long, PAGE_SIZE, iopt->iova_alignment);
 #ifdef CONFIG_TRANSPARENT_HUGEPAGE
 	return HPAGE_SIZE;
 #else

@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -977,6 +979,442 @@ TEST_F(dmabuf_align, enospc)
 				    ALIGN_SIZE, &iova, MAP_RW));
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
 	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+}
+
+/*
+ * Automatic IOVA congruent to the physical address modulo the largest
+ * IOPTE size the slice can use, for any start offset.  The dma-buf is two
+ * 4M ranges, each an order-10 block (so 4M aligned); the IOAS allows
+ * windows from CONG_BASE, so the lowest congruent IOVA is known exactly.
+ */
+#define SZ_2M		(2ULL << 20)
+#define SZ_4M		(4ULL << 20)
+#define CONG_BASE	0x40000000ULL	/* 1G aligned, in the mock aperture */
+
+FIXTURE(dmabuf_congruent) {
+	int fd;
+	uint32_t ioas_id;
+	uint32_t hwpt;
+	int dfd;
+	struct iommu_test_dmabuf_range r[2];
+};
+
+FIXTURE_SETUP(dmabuf_congruent)
+{
+	unsigned int pages[2] = { SZ_4M / PAGE_SIZE, SZ_4M / PAGE_SIZE };
+
+	self->dfd = -1;
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	test_ioctl_ioas_alloc(&self->ioas_id);
+	test_cmd_mock_domain(self->ioas_id, NULL, &self->hwpt, NULL);
+	self->dfd = mock_dmabuf(self->fd, pages, 2, O_RDWR | O_CLOEXEC, 0,
+				self->r);
+	ASSERT_LE(0, self->dfd);
+	ASSERT_EQ(0, self->r[0].out_phys % SZ_4M);
+	ASSERT_EQ(0, self->r[1].out_phys % SZ_4M);
+}
+
+FIXTURE_TEARDOWN(dmabuf_congruent)
+{
+	teardown_iommufd(self->fd, _metadata);
+	if (self->dfd >= 0)
+		close(self->dfd);
+}
+
+/* Allow exactly the @nr windows [@starts[i], @starts[i] + @lens[i]) */
+static int allow_windows(int fd, uint32_t ioas_id, const uint64_t *starts,
+			 const uint64_t *lens, unsigned int nr)
+{
+	struct iommu_iova_range ranges[4];
+	struct iommu_ioas_allow_iovas allow = {
+		.size = sizeof(allow),
+		.ioas_id = ioas_id,
+		.num_iovas = nr,
+		.allowed_iovas = (uintptr_t)ranges,
+	};
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		ranges[i].start = starts[i];
+		ranges[i].last = starts[i] + lens[i] - 1;
+	}
+	return ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &allow) ? -errno : 0;
+}
+
+/* Is @iova congruent to @phys modulo @size? */
+static bool congruent(uint64_t iova, uint64_t phys, uint64_t size)
+{
+	return !((iova - phys) & (size - 1));
+}
+
+/*
+ * Map the slice [@start, @start + @len) at an automatic IOVA inside one
+ * 64M window at CONG_BASE, check it is @want and every IOPTE is right.
+ */
+static void cong_case(struct __test_metadata *_metadata,
+		      struct _test_data_dmabuf_congruent *self,
+		      uint64_t start, uint64_t len, uint64_t want)
+{
+	uint64_t wstart = CONG_BASE, wlen = 64ULL << 20, iova = 0;
+
+	ASSERT_EQ(0, allow_windows(self->fd, self->ioas_id, &wstart, &wlen,
+				   1));
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, start, len,
+			      &iova, MAP_RW));
+	EXPECT_EQ(want, iova);
+	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, self->r, 2,
+				start, len, iova, true, false));
+	test_ioctl_ioas_unmap(iova, len);
+}
+
+/* 4K into a range: congruent modulo 2M, the lowest such IOVA */
+TEST_F(dmabuf_congruent, offset_4k)
+{
+	cong_case(_metadata, self, PAGE_SIZE, SZ_4M - PAGE_SIZE,
+		  CONG_BASE + PAGE_SIZE);
+	EXPECT_TRUE(congruent(CONG_BASE + PAGE_SIZE,
+			      self->r[0].out_phys + PAGE_SIZE, SZ_2M));
+}
+
+/*
+ * 2M+4K into the first range, into the second: the first range has no
+ * whole 2M block left, the second does, and both agree modulo 2M.
+ */
+TEST_F(dmabuf_congruent, offset_2m_4k_multi_range)
+{
+	uint64_t start = SZ_2M + PAGE_SIZE, iova = CONG_BASE + PAGE_SIZE;
+
+	cong_case(_metadata, self, start, 2 * SZ_4M - start, iova);
+	EXPECT_TRUE(congruent(iova, self->r[0].out_phys + start, SZ_2M));
+	/* Byte 0 of the second range is at slice offset 4M - start */
+	EXPECT_TRUE(congruent(iova + SZ_4M - start, self->r[1].out_phys,
+			      SZ_2M));
+}
+
+/* The last page of a range, then the next range: 4K below congruence */
+TEST_F(dmabuf_congruent, offset_end_minus_4k)
+{
+	uint64_t start = SZ_4M - PAGE_SIZE;
+	uint64_t iova = CONG_BASE + SZ_2M - PAGE_SIZE;
+
+	cong_case(_metadata, self, start, SZ_4M + PAGE_SIZE, iova);
+	EXPECT_TRUE(congruent(iova + PAGE_SIZE, self->r[1].out_phys, SZ_2M));
+}
+
+/* A slice with no whole 2M block gets the lowest page: no IOVA wasted */
+TEST_F(dmabuf_congruent, small_slice_lowest)
+{
+	cong_case(_metadata, self, PAGE_SIZE, 1ULL << 20, CONG_BASE);
+}
+
+/* Only a hole of exactly the length: congruence falls back to PAGE_SIZE */
+TEST_F(dmabuf_congruent, fallback_small_hole)
+{
+	uint64_t wstart = CONG_BASE, wlen = SZ_4M - PAGE_SIZE, iova = 0;
+
+	ASSERT_EQ(0, allow_windows(self->fd, self->ioas_id, &wstart, &wlen,
+				   1));
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, PAGE_SIZE,
+			      wlen, &iova, MAP_RW));
+	EXPECT_EQ(CONG_BASE, iova);
+	EXPECT_FALSE(congruent(iova, self->r[0].out_phys + PAGE_SIZE, SZ_2M));
+	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, self->r, 2,
+				PAGE_SIZE, wlen, iova, true, false));
+	test_ioctl_ioas_unmap(iova, wlen);
+}
+
+/* A higher congruent hole wins over a lower one that only fits */
+TEST_F(dmabuf_congruent, prefers_congruent_hole)
+{
+	uint64_t starts[2] = { CONG_BASE, CONG_BASE + (64ULL << 20) };
+	uint64_t lens[2] = { SZ_4M - PAGE_SIZE, 8 * SZ_2M };
+	uint64_t iova = 0;
+
+	ASSERT_EQ(0, allow_windows(self->fd, self->ioas_id, starts, lens, 2));
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, PAGE_SIZE,
+			      lens[0], &iova, MAP_RW));
+	EXPECT_EQ(starts[1] + PAGE_SIZE, iova);
+	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, self->r, 2,
+				PAGE_SIZE, lens[0], iova, true, false));
+	test_ioctl_ioas_unmap(iova, lens[0]);
+}
+
+/* ENOSPC only when not even a PAGE_SIZE aligned hole fits */
+TEST_F(dmabuf_congruent, enospc)
+{
+	uint64_t starts[2] = { CONG_BASE, CONG_BASE + (64ULL << 20) };
+	uint64_t lens[2] = { SZ_4M - 2 * PAGE_SIZE, SZ_2M };
+	uint64_t iova = 0;
+
+	ASSERT_EQ(0, allow_windows(self->fd, self->ioas_id, starts, lens, 2));
+	EXPECT_EQ(-ENOSPC, map_file(self->fd, self->ioas_id, self->dfd,
+				    PAGE_SIZE, SZ_4M - PAGE_SIZE, &iova,
+				    MAP_RW));
+	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
+	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+}
+
+/*
+ * Deferred restore (see the importer's "Deferred restore"): with
+ * iommufd.dmabuf_restore_inline=0 every restore is left to a work item,
+ * and dmabuf_restore_test_delay_ms holds that work before it takes any
+ * lock, so the tests can act while a restore is in flight.  The revoke is
+ * always synchronous; any iommufd ioctl but the test ops waits for the
+ * deferred restores.
+ */
+#define RESTORE_INLINE	"/sys/module/iommufd/parameters/dmabuf_restore_inline"
+#define RESTORE_DELAY \
+	"/sys/module/iommufd/parameters/dmabuf_restore_test_delay_ms"
+/* Long enough that a loaded TCG guest still sees the restore in flight */
+#define DEFER_DELAY_MS	"2000"
+
+FIXTURE(dmabuf_deferred) {
+	int fd;
+	uint32_t ioas_id;
+	uint32_t hwpt;
+	int dfd;
+	struct iommu_test_dmabuf_range r;
+	uint64_t iova;
+	char inline_saved[32];
+};
+
+static int read_str(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+FIXTURE_SETUP(dmabuf_deferred)
+{
+	unsigned int pages = 16;
+
+	self->dfd = -1;
+	self->inline_saved[0] = 0;
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	if (read_str(RESTORE_INLINE, self->inline_saved,
+		     sizeof(self->inline_saved)) || access(RESTORE_DELAY, W_OK))
+		SKIP(return, "no %s or %s", RESTORE_INLINE, RESTORE_DELAY);
+	test_ioctl_ioas_alloc(&self->ioas_id);
+	ASSERT_EQ(0, p2p_allow_mock_aperture(self->fd, self->ioas_id));
+	test_cmd_mock_domain(self->ioas_id, NULL, &self->hwpt, NULL);
+	self->dfd = mock_dmabuf(self->fd, &pages, 1, O_RDWR | O_CLOEXEC, 0,
+				&self->r);
+	ASSERT_LE(0, self->dfd);
+	self->iova = 0;
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
+			      self->r.length, &self->iova, MAP_RW));
+	ASSERT_EQ(0, p2p_write_str(RESTORE_INLINE, "0"));
+}
+
+FIXTURE_TEARDOWN(dmabuf_deferred)
+{
+	if (self->inline_saved[0]) {
+		p2p_write_str(RESTORE_DELAY, "0");
+		p2p_write_str(RESTORE_INLINE, self->inline_saved);
+	}
+	if (self->fd >= 0)
+		teardown_iommufd(self->fd, _metadata);
+	if (self->dfd >= 0)
+		close(self->dfd);
+}
+
+/* Any iommufd ioctl that is not a test op: waits for deferred restores */
+static int flush_restores(int fd)
+{
+	struct iommu_option cmd = {
+		.size = sizeof(cmd),
+		.option_id = IOMMU_OPTION_RLIMIT_MODE,
+		.op = IOMMU_OPTION_OP_GET,
+	};
+
+	return ioctl(fd, IOMMU_OPTION, &cmd) ? -errno : 0;
+}
+
+#define check_deferred(_revoked)                                              \
+	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, &self->r, 1, \
+				0, self->r.length, self->iova, true,          \
+				_revoked))
+
+/* The restore returns at once; the IOPTEs are back by the next ioctl */
+TEST_F(dmabuf_deferred, restore_flushed_by_ioctl)
+{
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	check_deferred(true);
+	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, DEFER_DELAY_MS));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	/* Test ops do not wait: the restore is still in flight */
+	check_deferred(true);
+	EXPECT_EQ(1, area_counter("pending"));
+	EXPECT_EQ(1, area_counter("deferred"));
+	EXPECT_EQ(0, area_counter("restores"));
+
+	ASSERT_EQ(0, flush_restores(self->fd));
+	check_deferred(false);
+	EXPECT_EQ(0, area_counter("pending"));
+	EXPECT_EQ(1, area_counter("restores"));
+	EXPECT_EQ(0, area_counter("retries"));
+}
+
+/* A revoke while the restore is in flight wins; the next restore works */
+TEST_F(dmabuf_deferred, revoke_while_in_flight)
+{
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, DEFER_DELAY_MS));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	check_deferred(true);
+	EXPECT_EQ(0, area_counter("pending"));
+	/* The work ran after the revoke and must have left nothing mapped */
+	ASSERT_EQ(0, flush_restores(self->fd));
+	p2p_sleep_ms(atoi(DEFER_DELAY_MS) + 200);
+	check_deferred(true);
+	EXPECT_EQ(0, area_counter("restores"));
+
+	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, "0"));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	ASSERT_EQ(0, flush_restores(self->fd));
+	check_deferred(false);
+	EXPECT_EQ(1, area_counter("restores"));
+}
+
+/* Revoke and restore again while in flight: one restore, none lost */
+TEST_F(dmabuf_deferred, restore_again_while_in_flight)
+{
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, DEFER_DELAY_MS));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	check_deferred(true);
+	EXPECT_EQ(1, area_counter("pending"));
+	ASSERT_EQ(0, flush_restores(self->fd));
+	check_deferred(false);
+	EXPECT_EQ(0, area_counter("pending"));
+	EXPECT_EQ(1, area_counter("restores"));
+	EXPECT_EQ(2, area_counter("deferred"));
+}
+
+/* Closing the iommufd (IOAS destroy, unmap, release) while in flight */
+TEST_F(dmabuf_deferred, close_while_in_flight)
+{
+	int fd;
+
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, DEFER_DELAY_MS));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	EXPECT_EQ(1, area_counter("pending"));
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = -1;
+	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+
+	fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, dmabuf_attachments(fd, self->dfd));
+	close(fd);
+}
+
+/* Back to back revoke and restore: never mapped right after a revoke */
+TEST_F(dmabuf_deferred, revoke_restore_storm)
+{
+	unsigned int i, bad = 0;
+
+	for (i = 0; i < 200; i++) {
+		ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+		bad += check_iova(_metadata, self->fd, self->hwpt, &self->r,
+				  1, 0, self->r.length, self->iova, true,
+				  true);
+		ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	}
+	EXPECT_EQ(0, bad);
+	ASSERT_EQ(0, flush_restores(self->fd));
+	check_deferred(false);
+}
+
+struct storm {
+	int fd;
+	uint32_t ioas_id;
+	int dfd;
+	uint64_t length;
+	int errors;
+};
+
+static void *storm_map_unmap(void *arg)
+{
+	struct storm *st = arg;
+	unsigned int i;
+
+	for (i = 0; i < 200; i++) {
+		struct iommu_ioas_unmap unmap = {
+			.size = sizeof(unmap), .ioas_id = st->ioas_id,
+		};
+		uint64_t iova = 0;
+		int ret;
+
+		/* A dma-buf its exporter revoked cannot be mapped: ENODEV */
+		ret = map_file(st->fd, st->ioas_id, st->dfd, 0, st->length,
+			       &iova, MAP_RW);
+		if (ret) {
+			if (ret != -ENODEV)
+				st->errors++;
+			continue;
+		}
+		unmap.iova = iova;
+		unmap.length = st->length;
+		if (ioctl(st->fd, IOMMU_IOAS_UNMAP, &unmap))
+			st->errors++;
+	}
+	return NULL;
+}
+
+/* Areas mapped and unmapped while restores are deferred and revoked */
+TEST_F(dmabuf_deferred, unmap_while_deferred)
+{
+	struct storm st = {
+		.fd = self->fd, .ioas_id = self->ioas_id, .dfd = self->dfd,
+		.length = self->r.length,
+	};
+	unsigned int i;
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, storm_map_unmap, &st));
+	for (i = 0; i < 200; i++) {
+		ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, i & 1));
+		if (i % 16 == 0)
+			p2p_sleep_ms(1);
+	}
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(0, st.errors);
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	check_deferred(true);
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	ASSERT_EQ(0, flush_restores(self->fd));
+	check_deferred(false);
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+}
+
+/* The default threshold: a small area is restored inside the notification */
+TEST_F(dmabuf_deferred, small_restore_inline)
+{
+	ASSERT_EQ(0, p2p_write_str(RESTORE_INLINE, self->inline_saved));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, DEFER_DELAY_MS));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	check_deferred(false);
+	EXPECT_EQ(0, area_counter("deferred"));
+	EXPECT_EQ(0, area_counter("pending"));
 }
 
 TEST_HARNESS_MAIN
