@@ -166,20 +166,25 @@ def svg_ratios(table, y0):
 
 def svg_values(table, unit, y0):
     """Both kernels' medians in @unit, a pair of bars a row, log scale."""
+    def num(v):
+        try:
+            return float(v)
+        except ValueError:
+            return None
+
     rows = []
     for name, u, o, up, _, _ in table:
         if u != unit:
             continue
-        try:
-            rows.append((name, float(o), float(up) if not up.startswith("n/a") else None))
-        except ValueError:
-            continue
-    if not rows:
+        o, up = num(o), num(up)
+        if o is not None or up is not None:
+            rows.append((name, o, up))
+    vals = [v for _, o, up in rows for v in (o, up) if v]
+    if not vals:
         return [], y0
     rowh, left, w = 24, 470, 440
     top = y0 + 30
     bottom = top + rowh * len(rows)
-    vals = [v for _, o, up in rows for v in (o, up) if v]
     lo = math.floor(math.log10(min(vals)))
     hi = math.ceil(math.log10(max(vals)))
     hi = hi if hi > lo else lo + 1
