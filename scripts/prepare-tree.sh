@@ -50,7 +50,15 @@ say "base kernel: $(base_version)"
 # 2. Patches: re-applied from the base commit whenever the series changes.
 cd "$TREE"
 shopt -s nullglob
-patches=("$ROOT"/patches/*.patch)
+# A base that needs a variant of a hook patch has it in
+# series/base/VERSION/, under the name of the patch it replaces.
+basever=$(make -s kernelversion)
+patches=()
+for p in "$ROOT"/patches/*.patch; do
+	v=$ROOT/series/base/$basever/${p##*/}
+	[ -f "$v" ] && p=$v
+	patches+=("$p")
+done
 series_id=$(cat /dev/null "${patches[@]}" | sha256sum | cut -c1-16)
 if [ "$(cat .p2p-series-id 2>/dev/null)" != "$series_id" ]; then
 	git am --abort >/dev/null 2>&1 || true
