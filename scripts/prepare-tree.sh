@@ -18,7 +18,9 @@ if [ -z "$BASE_TARBALL" ]; then
 	fi
 	pkgver=$(dpkg-query -W -f='${Version}' "$BASE_PKG" 2>/dev/null || true)
 else
+	# base-fetch.sh keeps the Debian version next to the tarball
 	pkgver="tarball $(basename "$BASE_TARBALL")"
+	[ -f "$(dirname "$BASE_TARBALL")/version" ] && pkgver=$(cut -d' ' -f1 "$(dirname "$BASE_TARBALL")/version")
 fi
 [ -f "$BASE_TARBALL" ] || die "base tarball $BASE_TARBALL not found"
 

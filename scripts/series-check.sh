@@ -17,6 +17,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+# P2P_SERIES_OTHER_ONLY=1 skips the default base (to check a new base).
 bases=${*:-${P2P_SERIES_BASES:-6.12.95 6.12.118}}
 t_all=$(date +%s)
 summary=()
@@ -37,6 +38,8 @@ ammed_tree() {
 	}
 }
 
+out=$ROOT/out
+if [ "${P2P_SERIES_OTHER_ONLY:-0}" != 1 ]; then
 # 1. checkpatch --strict on each patch of the series.  New files need no
 # MAINTAINERS entry in a backport series (FILE_PATH_CHANGES); the libdrm
 # test names CamelCase library calls (CAMELCASE), as make lint allows.
@@ -91,7 +94,12 @@ for c in $commits; do
 			case "$f" in
 			tools/* | Documentation/*) ;;
 			*.h) targets+=(drivers/iommu/iommufd/ drivers/vfio/pci/ drivers/dma-buf/) ;;
-			*.c | */Makefile | */Kconfig) targets+=("$(dirname "$f")/") ;;
+			*.c | */Makefile | */Kconfig)
+				# the nearest directory kbuild descends into
+				d=$(dirname "$f")
+				while [ "$d" != . ] && [ ! -f "$sc/linux/$d/Makefile" ]; do d=$(dirname "$d"); done
+				[ "$d" = . ] || targets+=("$d/")
+				;;
 			esac
 		done
 		mapfile -t targets < <(printf '%s\n' "${targets[@]}" | sort -u | sed '/^$/d')
@@ -112,6 +120,7 @@ for c in $commits; do
 done
 exec 9>&-
 note "$(base_version): git am of out/ and every commit builds ($ncommits commits, $(elapsed "$t0"))"
+fi
 
 # 3. The other bases: their series applied with git am, the result built.
 for v in $bases; do
@@ -128,7 +137,7 @@ for v in $bases; do
 		die "$v: git am of out/$v/ does not give the series tree"
 	git -C "$bw/linux" worktree remove --force "$bw/series-am"
 	variants=$(ls "$ROOT/series/base/$v" 2>/dev/null | tr '\n' ' ' || true)
-	if ! P2P_WORK=$bw FLAVOR=fast "$ROOT/scripts/build-kernel.sh" > "$bw/build.log" 2>&1; then
+	if ! P2P_WORK=$bw BASE_TARBALL=$tarball FLAVOR=fast "$ROOT/scripts/build-kernel.sh" > "$bw/build.log" 2>&1; then
 		tail -20 "$bw/build.log" | sed 's/^/[rig]   /' >&2
 		die "$v: the series does not build (log: ${bw#"$ROOT"/}/build.log)"
 	fi
