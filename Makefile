@@ -6,7 +6,7 @@ FLAVOR ?= debug
 export FLAVOR
 S := scripts
 
-.PHONY: help setup tree kernel tests demo check models lint run bench bench-publish vmm-test compat-test series rig-selftest soak clean distclean
+.PHONY: help setup tree kernel tests demo check models lint run bench bench-publish vmm-test compat-test series series-check rig-selftest soak clean distclean
 
 help: ## List the targets
 	@echo "Targets (FLAVOR=$(FLAVOR); set FLAVOR=fast for a kernel without debug checkers):"
@@ -81,8 +81,11 @@ soak: tests ## Fuzz for SECONDS (default 600) in each VM; prints total ops and r
 	[ $$rc -eq 0 ] && echo "[rig] soak: no failure, no kernel report" || echo "[rig] soak: FAILED (see the VM logs in work/logs/soak-*.log)"; \
 	exit $$rc
 
-series: tree ## Write the work as a git format-patch series against the base into out/, and prove it applies
+series: tree ## Write the series of series/series.list as git format-patch files into out/, and prove it applies
 	@$(S)/series.sh
+
+series-check: tree ## git am the series onto 6.12.117, .95 and .118; build every commit; checkpatch each (BASES='6.12.95 6.12.118')
+	@$(S)/series-check.sh $(BASES)
 
 clean: ## Remove build directories (keeps the unpacked tree and caches)
 	rm -rf work/build-* work/vm work/logs work/results out

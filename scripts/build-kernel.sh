@@ -57,12 +57,7 @@ if [ "$(cat "$BUILD/.p2p-config-id" 2>/dev/null)" != "$cfg_id" ] || [ ! -f "$BUI
 	echo "$cfg_id" > "$BUILD/.p2p-config-id"
 fi
 
-# One kernel build at a time on this machine, whichever checkout runs it:
-# two at once on 2 cores only make both slower and can run out of memory.
-lockdir=${P2P_CACHE:-$HOME/.cache/p2p-rig}
-mkdir -p "$lockdir"
-exec 9>"$lockdir/build.lock"
-flock -n 9 || { say "waiting for another kernel build to finish"; flock 9; }
+build_lock
 t0=$(date +%s)
 kmake bzImage
 kmake headers >/dev/null

@@ -35,6 +35,17 @@ kmake() {
 	make -C "$TREE" O="$BUILD" -j"$JOBS" CC="$cc" HOSTCC="$cc" LOCALVERSION= -s "$@"
 }
 
+# build_lock: hold the machine's kernel build lock (fd 9) until the script
+# exits.  One kernel build at a time on this machine, whichever checkout
+# runs it: two at once on 2 cores only make both slower and can run out of
+# memory.
+build_lock() {
+	local lockdir=${P2P_CACHE:-$HOME/.cache/p2p-rig}
+	mkdir -p "$lockdir"
+	exec 9>"$lockdir/build.lock"
+	flock -n 9 || { say "waiting for another kernel build to finish"; flock 9; }
+}
+
 base_version() {
 	[ -f "$TREE/.p2p-base-version" ] && cat "$TREE/.p2p-base-version" || echo unknown
 }

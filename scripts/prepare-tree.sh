@@ -18,7 +18,9 @@ if [ -z "$BASE_TARBALL" ]; then
 	fi
 	pkgver=$(dpkg-query -W -f='${Version}' "$BASE_PKG" 2>/dev/null || true)
 else
+	# base-fetch.sh keeps the Debian version next to the tarball
 	pkgver="tarball $(basename "$BASE_TARBALL")"
+	[ -f "$(dirname "$BASE_TARBALL")/version" ] && pkgver=$(cut -d' ' -f1 "$(dirname "$BASE_TARBALL")/version")
 fi
 [ -f "$BASE_TARBALL" ] || die "base tarball $BASE_TARBALL not found"
 
@@ -50,7 +52,15 @@ say "base kernel: $(base_version)"
 # 2. Patches: re-applied from the base commit whenever the series changes.
 cd "$TREE"
 shopt -s nullglob
-patches=("$ROOT"/patches/*.patch)
+# A base that needs a variant of a hook patch has it in
+# series/base/VERSION/, under the name of the patch it replaces.
+basever=$(make -s kernelversion)
+patches=()
+for p in "$ROOT"/patches/*.patch; do
+	v=$ROOT/series/base/$basever/${p##*/}
+	[ -f "$v" ] && p=$v
+	patches+=("$p")
+done
 series_id=$(cat /dev/null "${patches[@]}" | sha256sum | cut -c1-16)
 if [ "$(cat .p2p-series-id 2>/dev/null)" != "$series_id" ]; then
 	git am --abort >/dev/null 2>&1 || true
