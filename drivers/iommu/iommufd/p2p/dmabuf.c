@@ -55,10 +55,13 @@ MODULE_PARM_DESC(dmabuf_restore_inline,
  */
 static const unsigned long iopt_dmabuf_iopte_sizes[] = { SZ_1G, SZ_2M };
 
-/* Runs restore_work; flushed by iopt_dmabuf_flush_restores() */
+/* Runs restore_work for deferred restores and retries */
 static struct workqueue_struct *iopt_dmabuf_wq;
-/* Deferred restores queued and not finished, for a cheap flush */
-static atomic_t iopt_dmabuf_nr_deferred = ATOMIC_INIT(0);
+/*
+ * Deferred restores queued and not finished, over every iommufd, for
+ * debugfs; each iommufd_ctx counts its own in dmabuf_deferred.
+ */
+atomic_t iopt_dmabuf_nr_deferred = ATOMIC_INIT(0);
 
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
 /* Tests hold a deferred restore in flight: restore_work sleeps first */
@@ -386,6 +389,22 @@ err_unmap:
 	return rc;
 }
 
+/*
+ * A deferred restore of @idma is over: put back, failed (a retry may
+ * follow, which nobody waits for) or given up. Wakes the callers of
+ * iopt_dmabuf_wait_restores() on the iommufd when it was its last one.
+ */
+static void iopt_dmabuf_deferred_done(struct iopt_dmabuf *idma)
+{
+	struct iommufd_ctx *ictx = idma->ictx;
+
+	idma->deferred = false;
+	atomic_dec(&iopt_dmabuf_nr_deferred);
+	/* Fully ordered: the IOPTEs of the restore are visible before it */
+	if (atomic_dec_and_test(&ictx->dmabuf_deferred))
+		wake_up_all(&ictx->dmabuf_restore_wait);
+}
+
 /* Track whether the work queued for @idma is a deferred restore */
 static void iopt_dmabuf_set_deferred(struct iopt_dmabuf *idma, bool deferred)
 {
@@ -393,13 +412,12 @@ static void iopt_dmabuf_set_deferred(struct iopt_dmabuf *idma, bool deferred)
 
 	if (idma->deferred == deferred)
 		return;
-	idma->deferred = deferred;
 	if (deferred) {
+		idma->deferred = true;
 		atomic_inc(&iopt_dmabuf_nr_deferred);
+		atomic_inc(&idma->ictx->dmabuf_deferred);
 	} else {
-		/* The IOPTEs of the restore are visible before the count */
-		smp_mb__before_atomic();
-		atomic_dec(&iopt_dmabuf_nr_deferred);
+		iopt_dmabuf_deferred_done(idma);
 	}
 }
 
@@ -666,7 +684,7 @@ out_free:
 out_unlock:
 	/*
 	 * Only now, with the IOPTEs back (or the restore given up), may
-	 * iopt_dmabuf_flush_restores() stop waiting for this one.
+	 * iopt_dmabuf_wait_restores() stop waiting for this one.
 	 */
 	iopt_dmabuf_set_deferred(idma, false);
 	mutex_unlock(&pages->mutex);
@@ -680,6 +698,8 @@ static const struct dma_buf_attach_ops iopt_dmabuf_attach_ops = {
 
 /**
  * iopt_alloc_dmabuf_pages() - Make an iopt_pages for a slice of a dma-buf
+ * @ictx: the iommufd whose IOAS maps the pages; it outlives them, as every
+ *	object of it is destroyed before it is freed
  * @dmabuf: the dma-buf; the caller keeps its own reference
  * @start: byte offset in @dmabuf of the first byte to map
  * @length: number of bytes to map
@@ -701,7 +721,8 @@ static const struct dma_buf_attach_ops iopt_dmabuf_attach_ops = {
  * which case nothing was attached), ERR_PTR(-ENODEV) if the exporter has
  * revoked access (unless @from_va), or ERR_PTR(-ENOMEM).
  */
-struct iopt_pages *iopt_alloc_dmabuf_pages(struct dma_buf *dmabuf,
+struct iopt_pages *iopt_alloc_dmabuf_pages(struct iommufd_ctx *ictx,
+					   struct dma_buf *dmabuf,
 					   unsigned long start,
 					   unsigned long length, bool readable,
 					   bool writable, bool from_va)
@@ -745,6 +766,7 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct dma_buf *dmabuf,
 		return ERR_PTR(-ENOMEM);
 	}
 	idma->pages = pages;
+	idma->ictx = ictx;
 	INIT_DELAYED_WORK(&idma->restore_work, iopt_dmabuf_restore_work);
 	idma->dmabuf = dmabuf;
 	get_dma_buf(dmabuf);
@@ -833,11 +855,9 @@ void iopt_dmabuf_release(struct iopt_pages *pages)
 	 * detach (see iopt_dmabuf_retry()).
 	 */
 	cancel_delayed_work_sync(&idma->restore_work);
-	/* Nothing can queue it any more, see above */
-	if (idma->deferred) {
-		idma->deferred = false;
-		atomic_dec(&iopt_dmabuf_nr_deferred);
-	}
+	/* Nothing can queue it any more, see above; the ictx is still alive */
+	if (idma->deferred)
+		iopt_dmabuf_deferred_done(idma);
 	if (idma->attach)
 		dma_buf_phys_detach(idma->attach);
 	WARN_ON(!list_empty(&idma->areas));
@@ -1262,22 +1282,27 @@ int iopt_dmabuf_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 }
 
 /**
- * iopt_dmabuf_flush_restores() - Wait for the deferred restores
+ * iopt_dmabuf_wait_restores() - Wait for the deferred restores of an iommufd
+ * @ictx: the iommufd
  *
- * Every restore that move_notify deferred before this call (see "Deferred
- * restore" in p2p/dmabuf.h) has put the IOPTEs back, or has failed and
- * waits for its retry, when this returns. Called at the start of every
- * iommufd ioctl, so that a user who sees the exporter restore (its reset
- * ioctl returned, memory decode is on again) and then makes any iommufd
- * call finds the mapping as before. Cheap when nothing is deferred.
+ * Every restore of a dma-buf mapped in @ictx that move_notify deferred
+ * (see "Deferred restore" in p2p/dmabuf.h) has put the IOPTEs back, or has
+ * failed and waits for its retry, when this returns 0. Restores deferred
+ * for other iommufds and retries waiting for their backoff are not waited
+ * for. Called at the start of every iommufd ioctl, so that a user who sees
+ * the exporter restore (its reset ioctl returned, memory decode is on
+ * again) and then makes any call on the same iommufd finds the mapping as
+ * before. An atomic read when nothing is deferred.
  *
  * Context: process context, no iommufd, dma-buf or exporter lock held.
+ * Return: 0, or -EINTR if a fatal signal came while waiting.
  */
-void iopt_dmabuf_flush_restores(void)
+int iopt_dmabuf_wait_restores(struct iommufd_ctx *ictx)
 {
-	if (!atomic_read(&iopt_dmabuf_nr_deferred) || !iopt_dmabuf_wq)
-		return;
-	flush_workqueue(iopt_dmabuf_wq);
+	if (wait_event_killable(ictx->dmabuf_restore_wait,
+				!atomic_read(&ictx->dmabuf_deferred)))
+		return -EINTR;
+	return 0;
 }
 
 /**

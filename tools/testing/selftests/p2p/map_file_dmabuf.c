@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/iommufd.h>
@@ -433,7 +436,7 @@ TEST_F(dmabuf, restore_retry)
 	EXPECT_LE(1, area_counter("restore_errors"));
 
 	/* Retries keep failing while the maps fail: still nothing mapped */
-	p2p_sleep_ms(300);
+	p2p_sleep_ms(500);
 	check_all(0, self->size, iova, true, true);
 	errors = area_counter("restore_errors");
 	retries = area_counter("retries");
@@ -1160,8 +1163,8 @@ TEST_F(dmabuf_congruent, enospc)
  * iommufd.dmabuf_restore_inline=0 every restore is left to a work item,
  * and dmabuf_restore_test_delay_ms holds that work before it takes any
  * lock, so the tests can act while a restore is in flight.  The revoke is
- * always synchronous; any iommufd ioctl but the test ops waits for the
- * deferred restores.
+ * always synchronous; any ioctl on the same iommufd but the test ops
+ * waits, killable, for its deferred restores.
  */
 #define RESTORE_INLINE	"/sys/module/iommufd/parameters/dmabuf_restore_inline"
 #define RESTORE_DELAY \
@@ -1403,6 +1406,73 @@ TEST_F(dmabuf_deferred, unmap_while_deferred)
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Another iommufd does not wait for this one's deferred restore */
+TEST_F(dmabuf_deferred, other_iommufd_does_not_wait)
+{
+	long long t0, took;
+	int fd2;
+
+	fd2 = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, DEFER_DELAY_MS));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	t0 = mono_ms();
+	EXPECT_EQ(0, flush_restores(fd2));
+	took = mono_ms() - t0;
+	/* Had it waited, it would have returned with the IOPTEs back */
+	check_deferred(true);
+	EXPECT_EQ(1, area_counter("pending"));
+	EXPECT_GT(atoi(DEFER_DELAY_MS) / 2, took);
+	close(fd2);
+
+	ASSERT_EQ(0, flush_restores(self->fd));
+	check_deferred(false);
+	EXPECT_EQ(0, area_counter("pending"));
+}
+
+/* A fatal signal ends the wait for a deferred restore; it still lands */
+TEST_F(dmabuf_deferred, wait_is_killable)
+{
+	long long t0, took;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, "4000"));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		flush_restores(self->fd);
+		_exit(0);
+	}
+	/* Let the child reach the wait */
+	p2p_sleep_ms(500);
+	t0 = mono_ms();
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	took = mono_ms() - t0;
+	ASSERT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	/* Killed in the wait, not after the restore */
+	EXPECT_GT(2000, took);
+	EXPECT_EQ(1, area_counter("pending"));
+	check_deferred(true);
+
+	ASSERT_EQ(0, flush_restores(self->fd));
+	check_deferred(false);
+	EXPECT_EQ(0, area_counter("pending"));
 }
 
 /* The default threshold: a small area is restored inside the notification */
