@@ -50,8 +50,9 @@ MODULE_PARM_DESC(dmabuf_restore_inline,
 		 "Restore dma-buf IOPTEs inside the exporter's notification when at most this many are needed, else in a work item (default: 16384; 0: always deferred)");
 
 /*
- * Large IOPTE sizes, largest first: an automatic IOVA is made congruent
- * for them, and restores are costed with them. 1G and 2M, as on x86-64.
+ * Large IOPTE sizes, largest first, for which an automatic IOVA is made
+ * congruent: 1G and 2M, as on x86-64. Restores are costed with the sizes
+ * each domain supports, see iopt_dmabuf_restore_cost().
  */
 static const unsigned long iopt_dmabuf_iopte_sizes[] = { SZ_1G, SZ_2M };
 
@@ -422,58 +423,95 @@ static void iopt_dmabuf_set_deferred(struct iopt_dmabuf *idma, bool deferred)
 }
 
 /*
- * Roughly how many IOPTEs a map of @size bytes from @pa at @iova takes: the
- * largest IOPTE size both addresses agree on, plus smaller ones at the
- * edges.
+ * Roughly how many IOPTEs a map of @size bytes from @pa at @iova takes in a
+ * domain that supports the IOPTE sizes of @pgsizes: the largest of them up
+ * to 1G that is at most @size and on which both addresses agree, plus, at
+ * each edge, the smaller sizes up to the next larger one. A domain with
+ * PAGE_SIZE IOPTEs only (e.g. some virtio-iommu) costs one per page.
  */
 static unsigned long iopt_dmabuf_nr_ioptes(unsigned long iova, u64 pa,
-					   unsigned long size, bool small)
+					   unsigned long size,
+					   unsigned long pgsizes)
 {
-	unsigned int i;
+	unsigned long min_pgsize, pgsize, smaller, n;
+	u64 diff = (u64)iova ^ pa;
 
-	for (i = 0; !small && i != ARRAY_SIZE(iopt_dmabuf_iopte_sizes); i++) {
-		unsigned long pgsize = iopt_dmabuf_iopte_sizes[i];
+	/* Sizes of at most 1G at which @iova and @pa are congruent */
+	pgsizes &= SZ_1G | (SZ_1G - 1);
+	if (diff)
+		pgsizes &= GENMASK_ULL(__ffs64(diff), 0);
+	if (!pgsizes)
+		return DIV_ROUND_UP(size, PAGE_SIZE);
+	min_pgsize = 1UL << __ffs(pgsizes);
+	if (size < min_pgsize)
+		return 1;
 
-		if (size >= pgsize && !((iova ^ pa) & (pgsize - 1)))
-			return size / pgsize + 2 * (pgsize / SZ_2M) +
-			       2 * (SZ_2M / PAGE_SIZE);
+	/* The largest size that fits, then the edges in the smaller ones */
+	pgsizes &= GENMASK(__fls(size), 0);
+	pgsize = 1UL << __fls(pgsizes);
+	n = size / pgsize;
+	for (smaller = pgsizes & (pgsize - 1); smaller;
+	     smaller &= ~(1UL << __fls(smaller))) {
+		unsigned long q = 1UL << __fls(smaller);
+		unsigned long next = 1UL << __ffs(pgsizes & ~(2 * q - 1));
+
+		n += 2 * (next / q);
 	}
-	return DIV_ROUND_UP(size, PAGE_SIZE);
+	return min(n, DIV_ROUND_UP(size, min_pgsize));
 }
 
-/* IOPTEs a restore to @ranges puts back, over every recorded pair */
+/* IOPTEs a restore of @area to @ranges puts back in a domain of @pgsizes */
+static unsigned long iopt_dmabuf_area_cost(struct iopt_dmabuf *idma,
+					   struct iopt_area *area,
+					   const struct dma_buf_phys_range *ranges,
+					   unsigned int nr, unsigned long pgsizes)
+{
+	unsigned long iova = iopt_area_iova(area);
+	unsigned long off = idma->start + iopt_area_start_byte(area, iova);
+	unsigned long end = off + iopt_area_length(area);
+	unsigned long roff = 0, n = 0;
+	unsigned int i;
+
+	for (i = 0; i != nr && roff < end; roff += ranges[i].len, i++) {
+		unsigned long s, e;
+
+		if (roff + ranges[i].len <= off)
+			continue;
+		s = max(off, roff);
+		e = min_t(unsigned long, end, roff + ranges[i].len);
+		n += iopt_dmabuf_nr_ioptes(iova + (s - off),
+					   ranges[i].addr + (s - roff), e - s,
+					   pgsizes);
+	}
+	return n;
+}
+
+/*
+ * IOPTEs a restore to @ranges puts back, over every recorded pair, each
+ * domain costed with the IOPTE sizes it supports. An io_pagetable that
+ * promises PAGE_SIZE IOPTEs (disable_large_pages) gets nothing larger.
+ */
 static unsigned long iopt_dmabuf_restore_cost(struct iopt_dmabuf *idma,
 					      const struct dma_buf_phys_range *ranges,
 					      unsigned int nr)
 {
+	struct iopt_dmabuf_domain *dd;
 	struct iopt_dmabuf_area *da;
 	unsigned long cost = 0;
 
 	lockdep_assert_held(&idma->pages->mutex);
 
 	list_for_each_entry(da, &idma->areas, node) {
-		struct iopt_area *area = da->area;
-		unsigned long iova = iopt_area_iova(area);
-		unsigned long off = idma->start + iopt_area_start_byte(area, iova);
-		unsigned long end = off + iopt_area_length(area);
-		bool small = READ_ONCE(area->iopt->disable_large_pages);
-		unsigned long roff = 0, n = 0;
-		unsigned int i;
+		bool small = READ_ONCE(da->area->iopt->disable_large_pages);
 
-		if (!da->nr_domains)
-			continue;
-		for (i = 0; i != nr && roff < end; roff += ranges[i].len, i++) {
-			unsigned long s, e;
+		list_for_each_entry(dd, &da->domains, node) {
+			unsigned long pgsizes = dd->domain->pgsize_bitmap;
 
-			if (roff + ranges[i].len <= off)
-				continue;
-			s = max(off, roff);
-			e = min_t(unsigned long, end, roff + ranges[i].len);
-			n += iopt_dmabuf_nr_ioptes(iova + (s - off),
-						   ranges[i].addr + (s - roff),
-						   e - s, small);
+			if (small)
+				pgsizes &= PAGE_SIZE | (PAGE_SIZE - 1);
+			cost += iopt_dmabuf_area_cost(idma, da->area, ranges,
+						      nr, pgsizes);
 		}
-		cost += n * da->nr_domains;
 	}
 	return cost;
 }

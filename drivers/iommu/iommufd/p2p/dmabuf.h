@@ -49,7 +49,9 @@
  * IOPTEs back is not needed for that, and for a large area in small
  * IOPTEs (a 64 GiB BAR in 4K IOPTEs is 16M of them) it takes far longer
  * than the exporter's reset itself. So a restore whose estimated number of
- * IOPTEs, over all areas and domains, is above the dmabuf_restore_inline
+ * IOPTEs, over all areas and domains (each domain costed with the largest
+ * IOPTE size up to 1G that its pgsize_bitmap offers and the congruence of
+ * IOVA and physical address allows), is above the dmabuf_restore_inline
  * module parameter (16384 by default) is not done in move_notify: the
  * pages stay revoked, retry_pending and deferred are set and restore_work
  * is queued at once on iopt_dmabuf_wq. It does what a retry does: takes

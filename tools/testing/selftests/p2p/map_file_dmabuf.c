@@ -1475,6 +1475,36 @@ TEST_F(dmabuf_deferred, wait_is_killable)
 	EXPECT_EQ(0, area_counter("pending"));
 }
 
+/*
+ * A restore is costed in the IOPTE sizes of the domain: the mock domain
+ * has PAGE_SIZE / 2 IOPTEs only, so the area costs two per page.
+ */
+TEST_F(dmabuf_deferred, cost_in_domain_iopte_size)
+{
+	unsigned long n = self->r.length / (PAGE_SIZE / 2);
+	char buf[32];
+
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, DEFER_DELAY_MS));
+	/* One IOPTE more than allowed, though fewer pages: deferred */
+	snprintf(buf, sizeof(buf), "%lu", n - 1);
+	ASSERT_EQ(0, p2p_write_str(RESTORE_INLINE, buf));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	check_deferred(true);
+	EXPECT_EQ(1, area_counter("pending"));
+	ASSERT_EQ(0, flush_restores(self->fd));
+	check_deferred(false);
+
+	/* Exactly as many as allowed: inline */
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	snprintf(buf, sizeof(buf), "%lu", n);
+	ASSERT_EQ(0, p2p_write_str(RESTORE_INLINE, buf));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	check_deferred(false);
+	EXPECT_EQ(1, area_counter("deferred"));
+	EXPECT_EQ(0, area_counter("pending"));
+}
+
 /* The default threshold: a small area is restored inside the notification */
 TEST_F(dmabuf_deferred, small_restore_inline)
 {
