@@ -1306,7 +1306,8 @@ int iopt_dmabuf_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 		else
 			ok = iopt_dmabuf_congruent(&whole, 1, off, length,
 						   size, &addr);
-		if (!ok || addr % iopt->iova_alignment)
+		/* iova_alignment is a power of two; no u64 division */
+		if (!ok || (addr & (iopt->iova_alignment - 1)))
 			continue;
 		rc = iopt_dmabuf_find_iova(iopt, iova, length, size,
 					   addr & (size - 1));
