@@ -1246,6 +1246,19 @@ static int flush_restores(int fd)
 	return ioctl(fd, IOMMU_OPTION, &cmd) ? -errno : 0;
 }
 
+#define DMABUF_DEFERRED "/sys/kernel/debug/iommufd/dmabuf_deferred"
+
+/* Deferred restores in flight over every iommufd; -1 if unreadable */
+static long deferred_count(void)
+{
+	char buf[64];
+	long val = -1;
+
+	if (!read_str(DMABUF_DEFERRED, buf, sizeof(buf)))
+		sscanf(buf, "deferred %ld", &val);
+	return val;
+}
+
 #define check_deferred(_revoked)                                              \
 	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, &self->r, 1, \
 				0, self->r.length, self->iova, true,          \
@@ -1263,10 +1276,12 @@ TEST_F(dmabuf_deferred, restore_flushed_by_ioctl)
 	EXPECT_EQ(1, area_counter("pending"));
 	EXPECT_EQ(1, area_counter("deferred"));
 	EXPECT_EQ(0, area_counter("restores"));
+	EXPECT_EQ(1, deferred_count());
 
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
 	EXPECT_EQ(0, area_counter("pending"));
+	EXPECT_EQ(0, deferred_count());
 	EXPECT_EQ(1, area_counter("restores"));
 	EXPECT_EQ(0, area_counter("retries"));
 }
@@ -1291,6 +1306,7 @@ TEST_F(dmabuf_deferred, revoke_while_in_flight)
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
 	EXPECT_EQ(1, area_counter("restores"));
+	EXPECT_EQ(0, deferred_count());
 }
 
 /* Revoke and restore again while in flight: one restore, none lost */
@@ -1319,9 +1335,12 @@ TEST_F(dmabuf_deferred, close_while_in_flight)
 	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, DEFER_DELAY_MS));
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	EXPECT_EQ(1, area_counter("pending"));
+	EXPECT_EQ(1, deferred_count());
 	ASSERT_EQ(0, close(self->fd));
 	self->fd = -1;
 	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+	/* The release waited for the work or dropped its count */
+	EXPECT_EQ(0, deferred_count());
 
 	fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, fd);
@@ -1344,6 +1363,7 @@ TEST_F(dmabuf_deferred, revoke_restore_storm)
 	EXPECT_EQ(0, bad);
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
+	EXPECT_EQ(0, deferred_count());
 }
 
 struct storm {
@@ -1406,6 +1426,7 @@ TEST_F(dmabuf_deferred, unmap_while_deferred)
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+	EXPECT_EQ(0, deferred_count());
 }
 
 static long long mono_ms(void)
@@ -1439,6 +1460,7 @@ TEST_F(dmabuf_deferred, other_iommufd_does_not_wait)
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
 	EXPECT_EQ(0, area_counter("pending"));
+	EXPECT_EQ(0, deferred_count());
 }
 
 /* A fatal signal ends the wait for a deferred restore; it still lands */
@@ -1468,11 +1490,13 @@ TEST_F(dmabuf_deferred, wait_is_killable)
 	/* Killed in the wait, not after the restore */
 	EXPECT_GT(2000, took);
 	EXPECT_EQ(1, area_counter("pending"));
+	EXPECT_EQ(1, deferred_count());
 	check_deferred(true);
 
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
 	EXPECT_EQ(0, area_counter("pending"));
+	EXPECT_EQ(0, deferred_count());
 }
 
 /*
