@@ -74,6 +74,9 @@
  * outlives the count: iommufd_fops_release() destroys every object, which
  * releases every iopt_pages, and iopt_dmabuf_release() cancels or waits
  * for restore_work and drops the count, before the ctx is freed.
+ * Limitation: restore_work holds dma_buf::resv and iopt_pages::mutex for
+ * the whole restore, so a revoke by the exporter that comes meanwhile
+ * waits for it to finish; restoring in chunks is left for later.
  *
  * Lock order (outermost first). This extends the order documented above
  * struct io_pagetable in iommufd_private.h, and the one of the vfio-pci
