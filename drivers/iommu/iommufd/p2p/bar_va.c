@@ -100,7 +100,7 @@ bool iopt_try_map_bar_va(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 		return true;
 	}
 
-	pages = iopt_alloc_dmabuf_pages(dmabuf, 0, length,
+	pages = iopt_alloc_dmabuf_pages(ictx, dmabuf, 0, length,
 					iommu_prot & IOMMU_READ,
 					iommu_prot & IOMMU_WRITE, true);
 	/* pages has its own reference on success */

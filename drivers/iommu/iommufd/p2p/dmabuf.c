@@ -50,15 +50,19 @@ MODULE_PARM_DESC(dmabuf_restore_inline,
 		 "Restore dma-buf IOPTEs inside the exporter's notification when at most this many are needed, else in a work item (default: 16384; 0: always deferred)");
 
 /*
- * Large IOPTE sizes, largest first: an automatic IOVA is made congruent
- * for them, and restores are costed with them. 1G and 2M, as on x86-64.
+ * Large IOPTE sizes, largest first, for which an automatic IOVA is made
+ * congruent: 1G and 2M, as on x86-64. Restores are costed with the sizes
+ * each domain supports, see iopt_dmabuf_restore_cost().
  */
 static const unsigned long iopt_dmabuf_iopte_sizes[] = { SZ_1G, SZ_2M };
 
-/* Runs restore_work; flushed by iopt_dmabuf_flush_restores() */
+/* Runs restore_work for deferred restores and retries */
 static struct workqueue_struct *iopt_dmabuf_wq;
-/* Deferred restores queued and not finished, for a cheap flush */
-static atomic_t iopt_dmabuf_nr_deferred = ATOMIC_INIT(0);
+/*
+ * Deferred restores queued and not finished, over every iommufd, for
+ * debugfs; each iommufd_ctx counts its own in dmabuf_deferred.
+ */
+atomic_t iopt_dmabuf_nr_deferred = ATOMIC_INIT(0);
 
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
 /* Tests hold a deferred restore in flight: restore_work sleeps first */
@@ -386,6 +390,22 @@ err_unmap:
 	return rc;
 }
 
+/*
+ * A deferred restore of @idma is over: put back, failed (a retry may
+ * follow, which nobody waits for) or given up. Wakes the callers of
+ * iopt_dmabuf_wait_restores() on the iommufd when it was its last one.
+ */
+static void iopt_dmabuf_deferred_done(struct iopt_dmabuf *idma)
+{
+	struct iommufd_ctx *ictx = idma->ictx;
+
+	idma->deferred = false;
+	atomic_dec(&iopt_dmabuf_nr_deferred);
+	/* Fully ordered: the IOPTEs of the restore are visible before it */
+	if (atomic_dec_and_test(&ictx->dmabuf_deferred))
+		wake_up_all(&ictx->dmabuf_restore_wait);
+}
+
 /* Track whether the work queued for @idma is a deferred restore */
 static void iopt_dmabuf_set_deferred(struct iopt_dmabuf *idma, bool deferred)
 {
@@ -393,69 +413,105 @@ static void iopt_dmabuf_set_deferred(struct iopt_dmabuf *idma, bool deferred)
 
 	if (idma->deferred == deferred)
 		return;
-	idma->deferred = deferred;
 	if (deferred) {
+		idma->deferred = true;
 		atomic_inc(&iopt_dmabuf_nr_deferred);
+		atomic_inc(&idma->ictx->dmabuf_deferred);
 	} else {
-		/* The IOPTEs of the restore are visible before the count */
-		smp_mb__before_atomic();
-		atomic_dec(&iopt_dmabuf_nr_deferred);
+		iopt_dmabuf_deferred_done(idma);
 	}
 }
 
 /*
- * Roughly how many IOPTEs a map of @size bytes from @pa at @iova takes: the
- * largest IOPTE size both addresses agree on, plus smaller ones at the
- * edges.
+ * Roughly how many IOPTEs a map of @size bytes from @pa at @iova takes in a
+ * domain that supports the IOPTE sizes of @pgsizes: the largest of them up
+ * to 1G that is at most @size and on which both addresses agree, plus, at
+ * each edge, the smaller sizes up to the next larger one. A domain with
+ * PAGE_SIZE IOPTEs only (e.g. some virtio-iommu) costs one per page.
  */
 static unsigned long iopt_dmabuf_nr_ioptes(unsigned long iova, u64 pa,
-					   unsigned long size, bool small)
+					   unsigned long size,
+					   unsigned long pgsizes)
 {
-	unsigned int i;
+	unsigned long min_pgsize, pgsize, smaller, n;
+	u64 diff = (u64)iova ^ pa;
 
-	for (i = 0; !small && i != ARRAY_SIZE(iopt_dmabuf_iopte_sizes); i++) {
-		unsigned long pgsize = iopt_dmabuf_iopte_sizes[i];
+	/* Sizes of at most 1G at which @iova and @pa are congruent */
+	pgsizes &= SZ_1G | (SZ_1G - 1);
+	if (diff)
+		pgsizes &= GENMASK_ULL(__ffs64(diff), 0);
+	if (!pgsizes)
+		return DIV_ROUND_UP(size, PAGE_SIZE);
+	min_pgsize = 1UL << __ffs(pgsizes);
+	if (size < min_pgsize)
+		return 1;
 
-		if (size >= pgsize && !((iova ^ pa) & (pgsize - 1)))
-			return size / pgsize + 2 * (pgsize / SZ_2M) +
-			       2 * (SZ_2M / PAGE_SIZE);
+	/* The largest size that fits, then the edges in the smaller ones */
+	pgsizes &= GENMASK(__fls(size), 0);
+	pgsize = 1UL << __fls(pgsizes);
+	n = size / pgsize;
+	for (smaller = pgsizes & (pgsize - 1); smaller;
+	     smaller &= ~(1UL << __fls(smaller))) {
+		unsigned long q = 1UL << __fls(smaller);
+		unsigned long next = 1UL << __ffs(pgsizes & ~(2 * q - 1));
+
+		n += 2 * (next / q);
 	}
-	return DIV_ROUND_UP(size, PAGE_SIZE);
+	return min(n, DIV_ROUND_UP(size, min_pgsize));
 }
 
-/* IOPTEs a restore to @ranges puts back, over every recorded pair */
+/* IOPTEs a restore of @area to @ranges puts back in a domain of @pgsizes */
+static unsigned long iopt_dmabuf_area_cost(struct iopt_dmabuf *idma,
+					   struct iopt_area *area,
+					   const struct dma_buf_phys_range *ranges,
+					   unsigned int nr, unsigned long pgsizes)
+{
+	unsigned long iova = iopt_area_iova(area);
+	unsigned long off = idma->start + iopt_area_start_byte(area, iova);
+	unsigned long end = off + iopt_area_length(area);
+	unsigned long roff = 0, n = 0;
+	unsigned int i;
+
+	for (i = 0; i != nr && roff < end; roff += ranges[i].len, i++) {
+		unsigned long s, e;
+
+		if (roff + ranges[i].len <= off)
+			continue;
+		s = max(off, roff);
+		e = min_t(unsigned long, end, roff + ranges[i].len);
+		n += iopt_dmabuf_nr_ioptes(iova + (s - off),
+					   ranges[i].addr + (s - roff), e - s,
+					   pgsizes);
+	}
+	return n;
+}
+
+/*
+ * IOPTEs a restore to @ranges puts back, over every recorded pair, each
+ * domain costed with the IOPTE sizes it supports. An io_pagetable that
+ * promises PAGE_SIZE IOPTEs (disable_large_pages) gets nothing larger.
+ */
 static unsigned long iopt_dmabuf_restore_cost(struct iopt_dmabuf *idma,
 					      const struct dma_buf_phys_range *ranges,
 					      unsigned int nr)
 {
+	struct iopt_dmabuf_domain *dd;
 	struct iopt_dmabuf_area *da;
 	unsigned long cost = 0;
 
 	lockdep_assert_held(&idma->pages->mutex);
 
 	list_for_each_entry(da, &idma->areas, node) {
-		struct iopt_area *area = da->area;
-		unsigned long iova = iopt_area_iova(area);
-		unsigned long off = idma->start + iopt_area_start_byte(area, iova);
-		unsigned long end = off + iopt_area_length(area);
-		bool small = READ_ONCE(area->iopt->disable_large_pages);
-		unsigned long roff = 0, n = 0;
-		unsigned int i;
+		bool small = READ_ONCE(da->area->iopt->disable_large_pages);
 
-		if (!da->nr_domains)
-			continue;
-		for (i = 0; i != nr && roff < end; roff += ranges[i].len, i++) {
-			unsigned long s, e;
+		list_for_each_entry(dd, &da->domains, node) {
+			unsigned long pgsizes = dd->domain->pgsize_bitmap;
 
-			if (roff + ranges[i].len <= off)
-				continue;
-			s = max(off, roff);
-			e = min_t(unsigned long, end, roff + ranges[i].len);
-			n += iopt_dmabuf_nr_ioptes(iova + (s - off),
-						   ranges[i].addr + (s - roff),
-						   e - s, small);
+			if (small)
+				pgsizes &= PAGE_SIZE | (PAGE_SIZE - 1);
+			cost += iopt_dmabuf_area_cost(idma, da->area, ranges,
+						      nr, pgsizes);
 		}
-		cost += n * da->nr_domains;
 	}
 	return cost;
 }
@@ -666,7 +722,7 @@ out_free:
 out_unlock:
 	/*
 	 * Only now, with the IOPTEs back (or the restore given up), may
-	 * iopt_dmabuf_flush_restores() stop waiting for this one.
+	 * iopt_dmabuf_wait_restores() stop waiting for this one.
 	 */
 	iopt_dmabuf_set_deferred(idma, false);
 	mutex_unlock(&pages->mutex);
@@ -680,6 +736,8 @@ static const struct dma_buf_attach_ops iopt_dmabuf_attach_ops = {
 
 /**
  * iopt_alloc_dmabuf_pages() - Make an iopt_pages for a slice of a dma-buf
+ * @ictx: the iommufd whose IOAS maps the pages; it outlives them, as every
+ *	object of it is destroyed before it is freed
  * @dmabuf: the dma-buf; the caller keeps its own reference
  * @start: byte offset in @dmabuf of the first byte to map
  * @length: number of bytes to map
@@ -701,7 +759,8 @@ static const struct dma_buf_attach_ops iopt_dmabuf_attach_ops = {
  * which case nothing was attached), ERR_PTR(-ENODEV) if the exporter has
  * revoked access (unless @from_va), or ERR_PTR(-ENOMEM).
  */
-struct iopt_pages *iopt_alloc_dmabuf_pages(struct dma_buf *dmabuf,
+struct iopt_pages *iopt_alloc_dmabuf_pages(struct iommufd_ctx *ictx,
+					   struct dma_buf *dmabuf,
 					   unsigned long start,
 					   unsigned long length, bool readable,
 					   bool writable, bool from_va)
@@ -745,6 +804,7 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct dma_buf *dmabuf,
 		return ERR_PTR(-ENOMEM);
 	}
 	idma->pages = pages;
+	idma->ictx = ictx;
 	INIT_DELAYED_WORK(&idma->restore_work, iopt_dmabuf_restore_work);
 	idma->dmabuf = dmabuf;
 	get_dma_buf(dmabuf);
@@ -833,11 +893,9 @@ void iopt_dmabuf_release(struct iopt_pages *pages)
 	 * detach (see iopt_dmabuf_retry()).
 	 */
 	cancel_delayed_work_sync(&idma->restore_work);
-	/* Nothing can queue it any more, see above */
-	if (idma->deferred) {
-		idma->deferred = false;
-		atomic_dec(&iopt_dmabuf_nr_deferred);
-	}
+	/* Nothing can queue it any more, see above; the ictx is still alive */
+	if (idma->deferred)
+		iopt_dmabuf_deferred_done(idma);
 	if (idma->attach)
 		dma_buf_phys_detach(idma->attach);
 	WARN_ON(!list_empty(&idma->areas));
@@ -1248,7 +1306,8 @@ int iopt_dmabuf_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 		else
 			ok = iopt_dmabuf_congruent(&whole, 1, off, length,
 						   size, &addr);
-		if (!ok || addr % iopt->iova_alignment)
+		/* iova_alignment is a power of two; no u64 division */
+		if (!ok || (addr & (iopt->iova_alignment - 1)))
 			continue;
 		rc = iopt_dmabuf_find_iova(iopt, iova, length, size,
 					   addr & (size - 1));
@@ -1262,22 +1321,27 @@ int iopt_dmabuf_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 }
 
 /**
- * iopt_dmabuf_flush_restores() - Wait for the deferred restores
+ * iopt_dmabuf_wait_restores() - Wait for the deferred restores of an iommufd
+ * @ictx: the iommufd
  *
- * Every restore that move_notify deferred before this call (see "Deferred
- * restore" in p2p/dmabuf.h) has put the IOPTEs back, or has failed and
- * waits for its retry, when this returns. Called at the start of every
- * iommufd ioctl, so that a user who sees the exporter restore (its reset
- * ioctl returned, memory decode is on again) and then makes any iommufd
- * call finds the mapping as before. Cheap when nothing is deferred.
+ * Every restore of a dma-buf mapped in @ictx that move_notify deferred
+ * (see "Deferred restore" in p2p/dmabuf.h) has put the IOPTEs back, or has
+ * failed and waits for its retry, when this returns 0. Restores deferred
+ * for other iommufds and retries waiting for their backoff are not waited
+ * for. Called at the start of every iommufd ioctl, so that a user who sees
+ * the exporter restore (its reset ioctl returned, memory decode is on
+ * again) and then makes any call on the same iommufd finds the mapping as
+ * before. An atomic read when nothing is deferred.
  *
  * Context: process context, no iommufd, dma-buf or exporter lock held.
+ * Return: 0, or -EINTR if a fatal signal came while waiting.
  */
-void iopt_dmabuf_flush_restores(void)
+int iopt_dmabuf_wait_restores(struct iommufd_ctx *ictx)
 {
-	if (!atomic_read(&iopt_dmabuf_nr_deferred) || !iopt_dmabuf_wq)
-		return;
-	flush_workqueue(iopt_dmabuf_wq);
+	if (wait_event_killable(ictx->dmabuf_restore_wait,
+				!atomic_read(&ictx->dmabuf_deferred)))
+		return -EINTR;
+	return 0;
 }
 
 /**

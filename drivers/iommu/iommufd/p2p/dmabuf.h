@@ -49,7 +49,9 @@
  * IOPTEs back is not needed for that, and for a large area in small
  * IOPTEs (a 64 GiB BAR in 4K IOPTEs is 16M of them) it takes far longer
  * than the exporter's reset itself. So a restore whose estimated number of
- * IOPTEs, over all areas and domains, is above the dmabuf_restore_inline
+ * IOPTEs, over all areas and domains (each domain costed with the largest
+ * IOPTE size up to 1G that its pgsize_bitmap offers and the congruence of
+ * IOVA and physical address allows), is above the dmabuf_restore_inline
  * module parameter (16384 by default) is not done in move_notify: the
  * pages stay revoked, retry_pending and deferred are set and restore_work
  * is queued at once on iopt_dmabuf_wq. It does what a retry does: takes
@@ -60,10 +62,21 @@
  * while the work is queued or running clears retry_pending, and the work
  * then leaves the pages revoked; a restore that comes meanwhile queues it
  * again; unmapping the last area stops it, and iopt_dmabuf_release()
- * waits for it, as for a retry. iopt_dmabuf_flush_restores(), called at
- * the start of every iommufd ioctl except the test ops, waits for every
- * deferred restore queued before it: after the exporter says the BAR is
- * back, the first iommufd call of the user returns with the IOPTEs back.
+ * waits for it, as for a retry. Each deferred restore is counted in
+ * iommufd_ctx::dmabuf_deferred of the iommufd that mapped the dma-buf
+ * (IOMMU_IOAS_COPY stays inside one iommufd, so its pages have one), from
+ * the deferral until restore_work put the IOPTEs back, failed, or gave up;
+ * a retry after a failure is not counted. iopt_dmabuf_wait_restores(),
+ * called at the start of every iommufd ioctl except the test ops, waits
+ * (killable) until that iommufd's count is 0: after the exporter says the
+ * BAR is back, the user's next call on the same iommufd returns with the
+ * IOPTEs back, and other iommufds never wait for it. The iommufd_ctx
+ * outlives the count: iommufd_fops_release() destroys every object, which
+ * releases every iopt_pages, and iopt_dmabuf_release() cancels or waits
+ * for restore_work and drops the count, before the ctx is freed.
+ * Limitation: restore_work holds dma_buf::resv and iopt_pages::mutex for
+ * the whole restore, so a revoke by the exporter that comes meanwhile
+ * waits for it to finish; restoring in chunks is left for later.
  *
  * Lock order (outermost first). This extends the order documented above
  * struct io_pagetable in iommufd_private.h, and the one of the vfio-pci
@@ -71,7 +84,7 @@
  *
  *   vfio_pci_core_device::memory_lock     exporter, revoke/restore only
  *     vfio_pci_core_device::dmabuf_lock   exporter, revoke/restore only
- *   iopt_dmabuf_wq                        flushed at ioctl entry, no lock held
+ *   iommufd_ctx::dmabuf_restore_wait      waited on at ioctl entry, no lock held
  *   io_pagetable::domains_rwsem
  *     io_pagetable::iova_rwsem
  *       iopt_dmabuf_all_lock              debugfs list
@@ -114,6 +127,7 @@
 struct dma_buf;
 struct dma_buf_attachment;
 struct iommu_domain;
+struct iommufd_ctx;
 
 /**
  * struct iopt_dmabuf_domain - a domain a dma-buf area is filled into
@@ -142,6 +156,7 @@ struct iopt_dmabuf_area {
 /**
  * struct iopt_dmabuf - importer state of a dma-buf backed iopt_pages
  * @pages: the iopt_pages this belongs to
+ * @ictx: the iommufd that made @pages; counts its deferred restores
  * @dmabuf: the dma-buf, referenced until iopt_dmabuf_release()
  * @attach: the dma_buf_phys_attach() attachment, NULL until attached
  * @start: offset in the dma-buf of byte 0 of page index 0, page aligned
@@ -161,7 +176,7 @@ struct iopt_dmabuf_area {
  * @restore_retries: number of restores @restore_work attempted
  * @retry_pending: a failed or deferred restore waits for @restore_work
  * @deferred: @restore_work is queued for a deferred restore, not a retry;
- *	counted in iopt_dmabuf_nr_deferred
+ *	counted in iopt_dmabuf_nr_deferred and @ictx->dmabuf_deferred
  * @restore_deferrals: number of restores move_notify left to @restore_work
  * @retry_attempt: number of the next retry since the last failure that
  *	move_notify saw, from 1
@@ -173,6 +188,7 @@ struct iopt_dmabuf_area {
  */
 struct iopt_dmabuf {
 	struct iopt_pages *pages;
+	struct iommufd_ctx *ictx;
 	struct dma_buf *dmabuf;
 	struct dma_buf_attachment *attach;
 	unsigned long start;
@@ -194,6 +210,9 @@ struct iopt_dmabuf {
 	unsigned int retry_delay_ms;
 	struct delayed_work restore_work;
 };
+
+/* dmabuf.c: deferred restores in flight, over every iommufd */
+extern atomic_t iopt_dmabuf_nr_deferred;
 
 /* dmabuf_debugfs.c */
 extern struct mutex iopt_dmabuf_all_lock;

@@ -19,6 +19,11 @@
  * left to the restore work (see "Deferred restore" there); pending is 1
  * while a deferred or retried restore waits for that work. An area that
  * was mapped while no domain was attached shows "domains 0".
+ *
+ * <debugfs>/iommufd/dmabuf_deferred prints "deferred <n>": the deferred
+ * restores queued and not finished, over every iommufd. Each of them makes
+ * the next ioctl on its iommufd wait; retries are not counted. It is 0
+ * once every deferred restore put its IOPTEs back, failed or was given up.
  */
 #include <linux/debugfs.h>
 #include <linux/dma-buf.h>
@@ -72,14 +77,24 @@ static int iopt_dmabuf_areas_show(struct seq_file *s, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(iopt_dmabuf_areas);
 
+static int iopt_dmabuf_deferred_show(struct seq_file *s, void *unused)
+{
+	seq_printf(s, "deferred %d\n", atomic_read(&iopt_dmabuf_nr_deferred));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(iopt_dmabuf_deferred);
+
 /**
- * iopt_dmabuf_debugfs_init() - Create <debugfs>/iommufd/dmabuf_areas
+ * iopt_dmabuf_debugfs_init() - Create <debugfs>/iommufd/dmabuf_areas and
+ * <debugfs>/iommufd/dmabuf_deferred
  */
 void iopt_dmabuf_debugfs_init(void)
 {
 	iopt_dmabuf_dir = debugfs_create_dir("iommufd", NULL);
 	debugfs_create_file("dmabuf_areas", 0400, iopt_dmabuf_dir, NULL,
 			    &iopt_dmabuf_areas_fops);
+	debugfs_create_file("dmabuf_deferred", 0400, iopt_dmabuf_dir, NULL,
+			    &iopt_dmabuf_deferred_fops);
 }
 
 /**

@@ -410,7 +410,8 @@ static struct iopt_pages *iopt_alloc_file_pages(struct file *file,
  * the shmem/hugetlbfs code above. *start_byte is the offset of the first
  * mapped byte from byte 0 of page index 0 of the new pages.
  */
-static struct iopt_pages *iopt_map_file_alloc_pages(int fd,
+static struct iopt_pages *iopt_map_file_alloc_pages(struct iommufd_ctx *ictx,
+						    int fd,
 						    unsigned long start,
 						    unsigned long length,
 						    bool readable,
@@ -424,9 +425,9 @@ static struct iopt_pages *iopt_map_file_alloc_pages(int fd,
 		struct dma_buf *dmabuf = dma_buf_get(fd);
 
 		if (!IS_ERR(dmabuf)) {
-			pages = iopt_alloc_dmabuf_pages(dmabuf, start, length,
-							readable, writable,
-							false);
+			pages = iopt_alloc_dmabuf_pages(ictx, dmabuf, start,
+							length, readable,
+							writable, false);
 			/* pages has its own reference on success */
 			dma_buf_put(dmabuf);
 			*start_byte = start % PAGE_SIZE;
@@ -502,7 +503,7 @@ static int iopt_map_file_pages(struct iommufd_ctx *ictx,
 	unsigned long start_byte;
 	struct iopt_pages *pages;
 
-	pages = iopt_map_file_alloc_pages(fd, start, length,
+	pages = iopt_map_file_alloc_pages(ictx, fd, start, length,
 					  iommu_prot & IOMMU_READ,
 					  iommu_prot & IOMMU_WRITE,
 					  &start_byte);

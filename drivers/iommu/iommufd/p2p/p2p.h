@@ -159,7 +159,8 @@ static inline bool iopt_try_map_bar_va(struct iommufd_ctx *ictx,
 #endif
 
 /* dmabuf.c, see p2p/dmabuf.h */
-struct iopt_pages *iopt_alloc_dmabuf_pages(struct dma_buf *dmabuf,
+struct iopt_pages *iopt_alloc_dmabuf_pages(struct iommufd_ctx *ictx,
+					   struct dma_buf *dmabuf,
 					   unsigned long start,
 					   unsigned long length, bool readable,
 					   bool writable, bool from_va);
@@ -182,11 +183,14 @@ int iopt_dmabuf_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 #if IS_ENABLED(CONFIG_DMA_SHARED_BUFFER)
 void iommufd_dmabuf_init(void);
 void iommufd_dmabuf_exit(void);
-void iopt_dmabuf_flush_restores(void);
+int iopt_dmabuf_wait_restores(struct iommufd_ctx *ictx);
 #else
 static inline void iommufd_dmabuf_init(void) { }
 static inline void iommufd_dmabuf_exit(void) { }
-static inline void iopt_dmabuf_flush_restores(void) { }
+static inline int iopt_dmabuf_wait_restores(struct iommufd_ctx *ictx)
+{
+	return 0;
+}
 #endif
 
 /**

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/iommufd.h>
@@ -433,7 +436,7 @@ TEST_F(dmabuf, restore_retry)
 	EXPECT_LE(1, area_counter("restore_errors"));
 
 	/* Retries keep failing while the maps fail: still nothing mapped */
-	p2p_sleep_ms(300);
+	p2p_sleep_ms(500);
 	check_all(0, self->size, iova, true, true);
 	errors = area_counter("restore_errors");
 	retries = area_counter("retries");
@@ -1160,8 +1163,8 @@ TEST_F(dmabuf_congruent, enospc)
  * iommufd.dmabuf_restore_inline=0 every restore is left to a work item,
  * and dmabuf_restore_test_delay_ms holds that work before it takes any
  * lock, so the tests can act while a restore is in flight.  The revoke is
- * always synchronous; any iommufd ioctl but the test ops waits for the
- * deferred restores.
+ * always synchronous; any ioctl on the same iommufd but the test ops
+ * waits, killable, for its deferred restores.
  */
 #define RESTORE_INLINE	"/sys/module/iommufd/parameters/dmabuf_restore_inline"
 #define RESTORE_DELAY \
@@ -1243,6 +1246,19 @@ static int flush_restores(int fd)
 	return ioctl(fd, IOMMU_OPTION, &cmd) ? -errno : 0;
 }
 
+#define DMABUF_DEFERRED "/sys/kernel/debug/iommufd/dmabuf_deferred"
+
+/* Deferred restores in flight over every iommufd; -1 if unreadable */
+static long deferred_count(void)
+{
+	char buf[64];
+	long val = -1;
+
+	if (!read_str(DMABUF_DEFERRED, buf, sizeof(buf)))
+		sscanf(buf, "deferred %ld", &val);
+	return val;
+}
+
 #define check_deferred(_revoked)                                              \
 	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, &self->r, 1, \
 				0, self->r.length, self->iova, true,          \
@@ -1260,10 +1276,12 @@ TEST_F(dmabuf_deferred, restore_flushed_by_ioctl)
 	EXPECT_EQ(1, area_counter("pending"));
 	EXPECT_EQ(1, area_counter("deferred"));
 	EXPECT_EQ(0, area_counter("restores"));
+	EXPECT_EQ(1, deferred_count());
 
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
 	EXPECT_EQ(0, area_counter("pending"));
+	EXPECT_EQ(0, deferred_count());
 	EXPECT_EQ(1, area_counter("restores"));
 	EXPECT_EQ(0, area_counter("retries"));
 }
@@ -1288,6 +1306,7 @@ TEST_F(dmabuf_deferred, revoke_while_in_flight)
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
 	EXPECT_EQ(1, area_counter("restores"));
+	EXPECT_EQ(0, deferred_count());
 }
 
 /* Revoke and restore again while in flight: one restore, none lost */
@@ -1316,9 +1335,12 @@ TEST_F(dmabuf_deferred, close_while_in_flight)
 	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, DEFER_DELAY_MS));
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	EXPECT_EQ(1, area_counter("pending"));
+	EXPECT_EQ(1, deferred_count());
 	ASSERT_EQ(0, close(self->fd));
 	self->fd = -1;
 	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+	/* The release waited for the work or dropped its count */
+	EXPECT_EQ(0, deferred_count());
 
 	fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, fd);
@@ -1341,6 +1363,7 @@ TEST_F(dmabuf_deferred, revoke_restore_storm)
 	EXPECT_EQ(0, bad);
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
+	EXPECT_EQ(0, deferred_count());
 }
 
 struct storm {
@@ -1403,6 +1426,107 @@ TEST_F(dmabuf_deferred, unmap_while_deferred)
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+	EXPECT_EQ(0, deferred_count());
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Another iommufd does not wait for this one's deferred restore */
+TEST_F(dmabuf_deferred, other_iommufd_does_not_wait)
+{
+	long long t0, took;
+	int fd2;
+
+	fd2 = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, DEFER_DELAY_MS));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	t0 = mono_ms();
+	EXPECT_EQ(0, flush_restores(fd2));
+	took = mono_ms() - t0;
+	/* Had it waited, it would have returned with the IOPTEs back */
+	check_deferred(true);
+	EXPECT_EQ(1, area_counter("pending"));
+	EXPECT_GT(atoi(DEFER_DELAY_MS) / 2, took);
+	close(fd2);
+
+	ASSERT_EQ(0, flush_restores(self->fd));
+	check_deferred(false);
+	EXPECT_EQ(0, area_counter("pending"));
+	EXPECT_EQ(0, deferred_count());
+}
+
+/* A fatal signal ends the wait for a deferred restore; it still lands */
+TEST_F(dmabuf_deferred, wait_is_killable)
+{
+	long long t0, took;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, "4000"));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		flush_restores(self->fd);
+		_exit(0);
+	}
+	/* Let the child reach the wait */
+	p2p_sleep_ms(500);
+	t0 = mono_ms();
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	took = mono_ms() - t0;
+	ASSERT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	/* Killed in the wait, not after the restore */
+	EXPECT_GT(2000, took);
+	EXPECT_EQ(1, area_counter("pending"));
+	EXPECT_EQ(1, deferred_count());
+	check_deferred(true);
+
+	ASSERT_EQ(0, flush_restores(self->fd));
+	check_deferred(false);
+	EXPECT_EQ(0, area_counter("pending"));
+	EXPECT_EQ(0, deferred_count());
+}
+
+/*
+ * A restore is costed in the IOPTE sizes of the domain: the mock domain
+ * has PAGE_SIZE / 2 IOPTEs only, so the area costs two per page.
+ */
+TEST_F(dmabuf_deferred, cost_in_domain_iopte_size)
+{
+	unsigned long n = self->r.length / (PAGE_SIZE / 2);
+	char buf[32];
+
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, DEFER_DELAY_MS));
+	/* One IOPTE more than allowed, though fewer pages: deferred */
+	snprintf(buf, sizeof(buf), "%lu", n - 1);
+	ASSERT_EQ(0, p2p_write_str(RESTORE_INLINE, buf));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	check_deferred(true);
+	EXPECT_EQ(1, area_counter("pending"));
+	ASSERT_EQ(0, flush_restores(self->fd));
+	check_deferred(false);
+
+	/* Exactly as many as allowed: inline */
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
+	snprintf(buf, sizeof(buf), "%lu", n);
+	ASSERT_EQ(0, p2p_write_str(RESTORE_INLINE, buf));
+	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
+	check_deferred(false);
+	EXPECT_EQ(1, area_counter("deferred"));
+	EXPECT_EQ(0, area_counter("pending"));
 }
 
 /* The default threshold: a small area is restored inside the notification */

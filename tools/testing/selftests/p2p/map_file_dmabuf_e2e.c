@@ -1243,7 +1243,7 @@ TEST_F_TIMEOUT(vmp2p, congruent_auto_iova, 120)
  * every restore leaves the exporter's path for a work item, which
  * dmabuf_restore_test_delay_ms holds back.  Until it runs the IOPTEs are
  * absent (edu DMA does not land, though the BAR decodes again); the first
- * iommufd ioctl waits for it, and DMA lands again.
+ * ioctl on the same iommufd waits for it, and DMA lands again.
  */
 #define RESTORE_INLINE	"/sys/module/iommufd/parameters/dmabuf_restore_inline"
 #define RESTORE_DELAY \
@@ -1285,7 +1285,9 @@ static void deferred_undo(struct _test_data_vmp2p *self)
 	self->inline_saved[0] = 0;
 }
 
-/* Any iommufd ioctl that is not a test op waits for deferred restores */
+#define DMABUF_DEFERRED "/sys/kernel/debug/iommufd/dmabuf_deferred"
+
+/* Any ioctl but a test op waits for the iommufd's deferred restores */
 static int flush_restores(int iommufd)
 {
 	struct iommu_option cmd = {
@@ -1312,6 +1314,7 @@ static void deferred_begin(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, p2p_device_reset(&self->exp));
 	/* The reset returned with the restore still in flight */
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "pending 1"));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_DEFERRED, "deferred 1"));
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
 }
 
@@ -1334,6 +1337,7 @@ TEST_F_TIMEOUT(vmp2p, deferred_device_reset, 120)
 	ASSERT_EQ(0, flush_restores(self->iommufd));
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1"));
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "deferred 1 pending 0"));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_DEFERRED, "deferred 0"));
 	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s deferred reset after",
 		 variant->bdf);
 	edu_write(_metadata, self, variant, IOVA + 0x800, area + 0x800, msg);
@@ -1361,6 +1365,7 @@ TEST_F_TIMEOUT(vmp2p, deferred_revoke_in_flight, 120)
 	ASSERT_EQ(0, trig_cmd_mem(self, 1));
 	ASSERT_EQ(0, flush_restores(self->iommufd));
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1"));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_DEFERRED, "deferred 0"));
 	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s revoke in flight after",
 		 variant->bdf);
 	edu_write(_metadata, self, variant, IOVA + 0x800, area + 0x800, msg);
@@ -1384,6 +1389,7 @@ TEST_F_TIMEOUT(vmp2p, deferred_close_in_flight, 120)
 	ASSERT_EQ(0, flush_restores(self->iommufd));
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "restores 0"));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_DEFERRED, "deferred 0"));
 	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x400));
 	ASSERT_EQ(0, open_exporter(self, variant->bdf));
 	EXPECT_TRUE(blocked_check(self, area + 0x400)) {
