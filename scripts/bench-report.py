@@ -54,6 +54,9 @@ def load(path):
             try:
                 samples.append(float(value))
             except ValueError:
+                # A kernel message on the console can run into the line
+                if value.startswith("n/a (") and ")" in value:
+                    value = value[:value.index(")") + 1]
                 rows[row] = (unit_, samples, na or value)
     return rows
 
