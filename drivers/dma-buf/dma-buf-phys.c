@@ -14,9 +14,8 @@
  * dma-bufs exists, and the dma_buf_phys_ops found for a dma-buf stay valid
  * for as long as the caller holds a reference on that dma-buf.
  *
- * Locking: dma_buf_phys_lock only protects the registry. It is taken inside
- * the reservation lock by dma_buf_phys_get_ranges() and never the other way
- * round.
+ * Locking: dma_buf_phys_lock only protects the registry. Lock order: see
+ * include/linux/dma-buf-phys.h.
  */
 #include <linux/device.h>
 #include <linux/dma-buf.h>

@@ -28,6 +28,32 @@
  * before move_notify() returns, then call dma_buf_phys_get_ranges() again.
  * -ENODEV from it means the exporter revoked access; a later move_notify()
  * tells the importer to look again.
+ *
+ * Lock order across this interface, outermost first. This is the one
+ * statement of the order between exporters and importers; each driver
+ * states the order of its own locks in its header and points here for the
+ * locks around the reservation lock:
+ *
+ *   exporter locks held to revoke or restore
+ *       (vfio-pci: memory_lock, then dmabuf_lock,
+ *       see drivers/vfio/pci/dmabuf/vfio_pci_dmabuf.h)
+ *     dma_buf::resv                   move_notify, get_ranges, detach
+ *       dma_buf_phys_lock             registry, dma_buf_phys_get_ranges()
+ *       importer locks taken by move_notify
+ *           (iommufd: iopt_pages::mutex,
+ *           see drivers/iommu/iommufd/p2p/dmabuf.h)
+ *
+ *   importer locks held at detach
+ *       (iommufd: io_pagetable::domains_rwsem, then iova_rwsem)
+ *     dma_buf::resv
+ *
+ *   mm_struct::mmap_lock              dma_buf_phys_get_vma_dmabuf()
+ *     dma_buf_phys_lock               &dma_buf_phys_ops.vma_is_ours
+ *
+ * An exporter takes none of its locks with a reservation lock held, an
+ * importer takes no reservation lock with a lock held that its move_notify
+ * takes, and &dma_buf_phys_ops.vma_get_dmabuf runs with the mmap_lock
+ * dropped, because an export takes the exporter's locks.
  */
 #ifndef __LINUX_DMA_BUF_PHYS_H
 #define __LINUX_DMA_BUF_PHYS_H

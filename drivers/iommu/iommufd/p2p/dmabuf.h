@@ -79,11 +79,9 @@
  * waits for it to finish; restoring in chunks is left for later.
  *
  * Lock order (outermost first). This extends the order documented above
- * struct io_pagetable in iommufd_private.h, and the one of the vfio-pci
- * exporter in drivers/vfio/pci/dmabuf/vfio_pci_dmabuf.h:
+ * struct io_pagetable in iommufd_private.h; the exporter's locks, which
+ * nest outside dma_buf::resv, are in include/linux/dma-buf-phys.h:
  *
- *   vfio_pci_core_device::memory_lock     exporter, revoke/restore only
- *     vfio_pci_core_device::dmabuf_lock   exporter, revoke/restore only
  *   iommufd_ctx::dmabuf_restore_wait      waited on at ioctl entry, no lock held
  *   io_pagetable::domains_rwsem
  *     io_pagetable::iova_rwsem

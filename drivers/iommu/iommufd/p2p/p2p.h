@@ -36,15 +36,16 @@
  *  - iopt_dmabuf_release() from iopt_release_pages(),
  *  - -EINVAL for in-kernel accesses and -EOPNOTSUPP for area splits.
  *
- * Their lock order, including the dma-buf reservation lock and the vfio-pci
- * exporter locks, is documented in p2p/dmabuf.h.
+ * Their lock order is in p2p/dmabuf.h, the order across the dma-buf
+ * reservation lock in include/linux/dma-buf-phys.h.
  *
  * Lifetime: the iopt_pages holds a reference on the file (get_file()) from
  * creation until iopt_release_pages(). A writeable iopt_pages also holds
  * mapping_map_writable() on the file's address_space for the same time, so
  * the file cannot become F_SEAL_WRITE sealed while the device may write it.
  *
- * Lock order (outermost first):
+ * Lock order of file pages (outermost first), extending the one above
+ * struct io_pagetable in iommufd_private.h:
  *
  *   iommufd object reference on the IOAS (not a lock, taken first)
  *   io_pagetable::domains_rwsem

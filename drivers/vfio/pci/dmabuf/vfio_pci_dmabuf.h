@@ -28,14 +28,12 @@
  * move_notify of a revoke, so they never count in nr_mappings.  The
  * move_notify of a restore lets them map again.
  *
- * Lock order:
+ * Lock order of the exporter's locks (the locks below dmabuf->resv, taken
+ * by importers, are in include/linux/dma-buf-phys.h):
  *
  *   vdev->memory_lock (write)          (vfio-pci hooks, restore; read: export)
  *     vdev->dmabuf_lock                (vdev->dmabufs, dmabuf_host_resets)
  *       dmabuf->resv                   (state, attachments)
- *         importer locks               (inside move_notify; for iommufd
- *                                       iopt_pages::mutex, see
- *                                       drivers/iommu/iommufd/p2p/dmabuf.h)
  *
  *   device_lock(&pdev->dev)            (PCI core reset and AER callbacks)
  *     vdev->dmabuf_lock
