@@ -2,13 +2,8 @@
 /*
  * vfio-pci dma-buf exporter: validation of VFIO_DEVICE_FEATURE_DMA_BUF.
  *
- * errno rules (the uapi kernel-doc is the reference):
- *   BAR without a resource (unimplemented, unassigned) -> ENODEV
- *   BAR that is not a memory BAR                       -> EINVAL
- *   range length 0 or offset/length not page aligned   -> EINVAL
- *   BAR start + offset + length overflows               -> EOVERFLOW
- *   range ends past the end of the BAR                  -> EINVAL
- *   ranges overlap                                      -> EINVAL
+ * The errno of each check: see the table in
+ * Documentation/userspace-api/vfio-dma-buf.rst.
  */
 #include <linux/overflow.h>
 #include <linux/slab.h>
@@ -83,8 +78,8 @@ static int vfio_pci_dmabuf_check_overlap(const struct vfio_region_dma_range *r,
  * The device independent part of vfio_pci_dmabuf_check_ranges(), which
  * the KUnit suite tests directly.
  *
- * Return: 0, -EINVAL or -EOVERFLOW as described at the top of this file,
- * -ENOMEM.
+ * Return: 0, -EINVAL or -EOVERFLOW as described in
+ * Documentation/userspace-api/vfio-dma-buf.rst, -ENOMEM.
  */
 int vfio_pci_dmabuf_check_ranges_in(resource_size_t start,
 				    resource_size_t end,
