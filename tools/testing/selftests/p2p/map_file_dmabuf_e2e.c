@@ -1299,6 +1299,38 @@ static int flush_restores(int iommufd)
 	return ioctl(iommufd, IOMMU_OPTION, &cmd) ? -errno : 0;
 }
 
+/* NULL when the deferred restore tests can run on this device, else why */
+static const char *deferred_unsupported(struct _test_data_vmp2p *self)
+{
+	if (!p2p_has_reset(&self->exp))
+		return "the device has no reset method";
+	if (deferred_setup(self))
+		return "no " RESTORE_INLINE " or " RESTORE_DELAY;
+	return NULL;
+}
+
+/*
+ * The deferred restore is through: the area holds @counts (its restore
+ * counters in dmabuf_areas), nothing is deferred any more, and edu DMA
+ * through the mapping lands again.
+ */
+static void deferred_end(struct __test_metadata *_metadata,
+			 struct _test_data_vmp2p *self,
+			 const struct _fixture_variant_vmp2p *variant,
+			 uint64_t area, const char *counts, const char *name)
+{
+	char msg[96];
+
+	ASSERT_EQ(0, flush_restores(self->iommufd));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1"));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, counts));
+	EXPECT_EQ(1, p2p_count_lines(DMABUF_DEFERRED, "deferred 0"));
+	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s %s after", variant->bdf,
+		 name);
+	edu_write(_metadata, self, variant, IOVA + 0x800, area + 0x800, msg);
+	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
+}
+
 static void deferred_begin(struct __test_metadata *_metadata,
 			   struct _test_data_vmp2p *self,
 			   const struct _fixture_variant_vmp2p *variant,
@@ -1320,13 +1352,11 @@ static void deferred_begin(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(vmp2p, deferred_device_reset, 120)
 {
+	const char *why = deferred_unsupported(self);
 	uint64_t area = AREA(23);
-	char msg[96];
 
-	if (!p2p_has_reset(&self->exp))
-		SKIP(return, "%s has no reset method", variant->bdf);
-	if (deferred_setup(self))
-		SKIP(return, "no %s or %s", RESTORE_INLINE, RESTORE_DELAY);
+	if (why)
+		SKIP(return, "%s: %s", variant->bdf, why);
 	deferred_begin(_metadata, self, variant, area, "deferred reset");
 	/* The BAR decodes again, the IOPTEs are not back: must not land */
 	blocked_arm(self, area + 0x400);
@@ -1334,26 +1364,18 @@ TEST_F_TIMEOUT(vmp2p, deferred_device_reset, 120)
 	EXPECT_TRUE(blocked_check(self, area + 0x400)) {
 		TH_LOG("DMA landed before the deferred restore");
 	}
-	ASSERT_EQ(0, flush_restores(self->iommufd));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1"));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "deferred 1 pending 0"));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_DEFERRED, "deferred 0"));
-	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s deferred reset after",
-		 variant->bdf);
-	edu_write(_metadata, self, variant, IOVA + 0x800, area + 0x800, msg);
-	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
+	deferred_end(_metadata, self, variant, area, "deferred 1 pending 0",
+		     "deferred reset");
 }
 
 /* Memory decode off while the restore is in flight: the revoke wins */
 TEST_F_TIMEOUT(vmp2p, deferred_revoke_in_flight, 120)
 {
+	const char *why = deferred_unsupported(self);
 	uint64_t area = AREA(24);
-	char msg[96];
 
-	if (!p2p_has_reset(&self->exp))
-		SKIP(return, "%s has no reset method", variant->bdf);
-	if (deferred_setup(self))
-		SKIP(return, "no %s or %s", RESTORE_INLINE, RESTORE_DELAY);
+	if (why)
+		SKIP(return, "%s: %s", variant->bdf, why);
 	deferred_begin(_metadata, self, variant, area, "revoke in flight");
 	ASSERT_EQ(0, trig_cmd_mem(self, 0));
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "pending 0"));
@@ -1363,24 +1385,18 @@ TEST_F_TIMEOUT(vmp2p, deferred_revoke_in_flight, 120)
 
 	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, "0"));
 	ASSERT_EQ(0, trig_cmd_mem(self, 1));
-	ASSERT_EQ(0, flush_restores(self->iommufd));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1"));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_DEFERRED, "deferred 0"));
-	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s revoke in flight after",
-		 variant->bdf);
-	edu_write(_metadata, self, variant, IOVA + 0x800, area + 0x800, msg);
-	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
+	deferred_end(_metadata, self, variant, area, "pending 0",
+		     "revoke in flight");
 }
 
 /* Closing the exporter while the restore is in flight revokes for good */
 TEST_F_TIMEOUT(vmp2p, deferred_close_in_flight, 120)
 {
+	const char *why = deferred_unsupported(self);
 	uint64_t area = AREA(25);
 
-	if (!p2p_has_reset(&self->exp))
-		SKIP(return, "%s has no reset method", variant->bdf);
-	if (deferred_setup(self))
-		SKIP(return, "no %s or %s", RESTORE_INLINE, RESTORE_DELAY);
+	if (why)
+		SKIP(return, "%s: %s", variant->bdf, why);
 	deferred_begin(_metadata, self, variant, area, "close in flight");
 	blocked_arm(self, area + 0x400);
 	p2p_dev_close(&self->exp);
