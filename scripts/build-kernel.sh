@@ -38,24 +38,8 @@ stock)
 esac
 say "flavor $FLAVOR: $BUILD"
 
-# Regenerate .config only when a fragment changed; keep it byte-identical otherwise.
-cfg_id=$(cat "${frags[@]}" | sha256sum | cut -c1-16)
-if [ "$(cat "$BUILD/.p2p-config-id" 2>/dev/null)" != "$cfg_id" ] || [ ! -f "$BUILD/.config" ]; then
-	say "configuring: tinyconfig + ${frags[*]##*/}"
-	kmake tinyconfig >/dev/null
-	(cd "$TREE" && scripts/kconfig/merge_config.sh -m -O "$BUILD" "$BUILD/.config" "${frags[@]}" >/dev/null)
-	kmake olddefconfig >/dev/null
-	# Every option a fragment asks for must survive olddefconfig.
-	bad=0
-	while IFS= read -r line; do
-		case "$line" in
-		CONFIG_*=*) grep -qxF "$line" "$BUILD/.config" || { echo "[rig]   wanted $line, got: $(grep -E "^(# )?${line%%=*}[= ]" "$BUILD/.config" || echo unset)" >&2; bad=1; } ;;
-		"# CONFIG_"*" is not set") k=${line#\# }; k=${k%% *}; grep -q "^$k=y" "$BUILD/.config" && { echo "[rig]   wanted $k off, it is on" >&2; bad=1; } ;;
-		esac
-	done < <(cat "${frags[@]}")
-	[ "$bad" -eq 0 ] || die "config fragments did not apply (see above)"
-	echo "$cfg_id" > "$BUILD/.p2p-config-id"
-fi
+# Regenerate .config only when a fragment changed.
+kconfig_apply "$(cat "${frags[@]}" | sha256sum | cut -c1-16)" "${frags[@]}"
 
 build_lock
 t0=$(date +%s)

@@ -66,27 +66,9 @@ done < "$ROOT/configs/base.config"
 [ ${#dropped[@]} -eq 0 ] || say "upstream: base.config options 7.3 does not have: ${dropped[*]}"
 frags=("$BUILD/upstream-base.config" "$ROOT/configs/upstream.config")
 
-cfg_id=$( (cat "${frags[@]}"; echo "$src_id") | sha256sum | cut -c1-16)
-if [ "$(cat "$BUILD/.p2p-config-id" 2>/dev/null)" != "$cfg_id" ] || [ ! -f "$BUILD/.config" ]; then
-	say "configuring: tinyconfig + ${frags[*]##*/}"
-	kmake tinyconfig >/dev/null
-	(cd "$TREE" && scripts/kconfig/merge_config.sh -m -O "$BUILD" "$BUILD/.config" "${frags[@]}" >/dev/null)
-	kmake olddefconfig >/dev/null
-	bad=0
-	while IFS= read -r line; do
-		case "$line" in
-		CONFIG_*=*) grep -qxF "$line" "$BUILD/.config" || { echo "[rig]   wanted $line, got: $(grep -E "^(# )?${line%%=*}[= ]" "$BUILD/.config" || echo unset)" >&2; bad=1; } ;;
-		"# CONFIG_"*" is not set") k=${line#\# }; k=${k%% *}; grep -q "^$k=y" "$BUILD/.config" && { echo "[rig]   wanted $k off, it is on" >&2; bad=1; } ;;
-		esac
-	done < <(cat "${frags[@]}")
-	[ "$bad" -eq 0 ] || die "config fragments did not apply to $pkg (see above)"
-	echo "$cfg_id" > "$BUILD/.p2p-config-id"
-fi
+kconfig_apply "$( (cat "${frags[@]}"; echo "$src_id") | sha256sum | cut -c1-16)" "${frags[@]}"
 
-# The same lock as scripts/build-kernel.sh: one kernel build at a time.
-lockdir=${P2P_CACHE:-$HOME/.cache/p2p-rig}
-exec 9>"$lockdir/build.lock"
-flock -n 9 || { say "waiting for another kernel build to finish"; flock 9; }
+build_lock
 t0=$(date +%s)
 kmake bzImage
 say "upstream kernel built in $(($(date +%s) - t0)) s: $BUILD/arch/x86/boot/bzImage"

@@ -46,6 +46,28 @@ build_lock() {
 	flock -n 9 || { say "waiting for another kernel build to finish"; flock 9; }
 }
 
+# kconfig_apply ID FRAGMENT...: make $BUILD/.config tinyconfig + the
+# fragments, unless the config of that ID is already there (it is then kept
+# byte-identical, so nothing rebuilds).  Every option a fragment asks for
+# must survive olddefconfig.
+kconfig_apply() {
+	local id=$1 line k bad=0
+	shift
+	[ "$(cat "$BUILD/.p2p-config-id" 2>/dev/null)" = "$id" ] && [ -f "$BUILD/.config" ] && return 0
+	say "configuring: tinyconfig + ${*##*/}"
+	kmake tinyconfig >/dev/null
+	(cd "$TREE" && scripts/kconfig/merge_config.sh -m -O "$BUILD" "$BUILD/.config" "$@" >/dev/null)
+	kmake olddefconfig >/dev/null
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=*) grep -qxF "$line" "$BUILD/.config" || { echo "[rig]   wanted $line, got: $(grep -E "^(# )?${line%%=*}[= ]" "$BUILD/.config" || echo unset)" >&2; bad=1; } ;;
+		"# CONFIG_"*" is not set") k=${line#\# }; k=${k%% *}; grep -q "^$k=y" "$BUILD/.config" && { echo "[rig]   wanted $k off, it is on" >&2; bad=1; } ;;
+		esac
+	done < <(cat "$@")
+	[ "$bad" -eq 0 ] || die "config fragments did not apply to $TREE (see above)"
+	echo "$id" > "$BUILD/.p2p-config-id"
+}
+
 base_version() {
 	[ -f "$TREE/.p2p-base-version" ] && cat "$TREE/.p2p-base-version" || echo unknown
 }
