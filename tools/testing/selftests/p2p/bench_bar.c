@@ -55,30 +55,10 @@ static uint32_t ioas;
 /* MAP_FILE of @dfd from @start for @len at @iova, or anywhere if ~0 */
 static int map_file(int dfd, uint64_t start, uint64_t len, uint64_t *iova)
 {
-	struct iommu_ioas_map_file mf = {
-		.size = sizeof(mf), .flags = MAP_RW, .ioas_id = ioas, .fd = dfd,
-		.start = start, .length = len, .iova = *iova,
-	};
-
-	if (*iova != ~0ULL)
-		mf.flags |= IOMMU_IOAS_MAP_FIXED_IOVA;
-	else
-		mf.iova = 0;
-	if (ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &mf))
-		return -errno;
-	*iova = mf.iova;
-	return 0;
-}
-
-static int map_va(void *va, uint64_t len, uint64_t iova)
-{
-	struct iommu_ioas_map m = {
-		.size = sizeof(m), .ioas_id = ioas,
-		.flags = MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
-		.user_va = (uintptr_t)va, .length = len, .iova = iova,
-	};
-
-	return ioctl(iommufd, IOMMU_IOAS_MAP, &m) ? -errno : 0;
+	if (*iova == ~0ULL)
+		return p2p_map_file_auto(iommufd, ioas, dfd, start, len, MAP_RW,
+					 iova);
+	return p2p_map_file(iommufd, ioas, dfd, start, len, *iova, MAP_RW);
 }
 
 /* Map and unmap @reps times; @dfd < 0 maps @va by address at @iova */
@@ -95,7 +75,8 @@ static void bench_map(const char *what, int dfd, void *va, uint64_t start,
 	for (i = 0; i < reps; i++) {
 		at = iova;
 		t0 = bench_now();
-		rc = dfd >= 0 ? map_file(dfd, start, len, &at) : map_va(va, len, at);
+		rc = dfd >= 0 ? map_file(dfd, start, len, &at) :
+				 p2p_map_va(iommufd, ioas, va, len, at, MAP_RW);
 		t1 = bench_now();
 		if (rc)
 			break;

@@ -1168,11 +1168,7 @@ TEST_F_TIMEOUT(vmp2p, races, 600)
 	free(rc);
 }
 
-/*
- * Automatic IOVA for a BAR slice that starts 4K into the BAR: congruent to
- * the BAR's physical address modulo 2M (the slice holds whole 2M blocks),
- * so the IOMMU can use 2M IOPTEs, and edu DMA through them lands.
- */
+/* Physical address of BAR @bar of @bdf, from sysfs; 0 if unknown */
 static uint64_t bar_phys(const char *bdf, unsigned int bar)
 {
 	unsigned long long start = 0, end, flags;
@@ -1191,28 +1187,14 @@ static uint64_t bar_phys(const char *bdf, unsigned int bar)
 	return start;
 }
 
-/* IOMMU_IOAS_MAP_FILE at an IOVA the kernel chooses; 0 or -errno */
-static int map_file_auto(int iommufd, uint32_t ioas, int fd, uint64_t start,
-			 uint64_t length, uint64_t *iova)
-{
-	struct iommu_ioas_map_file cmd = {
-		.size = sizeof(cmd),
-		.flags = MAP_RW,
-		.ioas_id = ioas,
-		.fd = fd,
-		.start = start,
-		.length = length,
-	};
-
-	if (ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &cmd))
-		return -errno;
-	*iova = cmd.iova;
-	return 0;
-}
-
 #define SZ_2M	0x200000ULL
 #define SZ_1G	0x40000000ULL
 
+/*
+ * Automatic IOVA for a BAR slice that starts 4K into the BAR: congruent to
+ * the BAR's physical address modulo 2M (the slice holds whole 2M blocks),
+ * so the IOMMU can use 2M IOPTEs, and edu DMA through them lands.
+ */
 TEST_F_TIMEOUT(vmp2p, congruent_auto_iova, 120)
 {
 	/* BAR offset 4K up to 4M + 4K: [2M, 4M) is a whole 2M block */
@@ -1223,8 +1205,8 @@ TEST_F_TIMEOUT(vmp2p, congruent_auto_iova, 120)
 	ASSERT_NE(0, phys);
 	self->dfd = dmabuf_export(self->exp.fd, BAR, &r, 1);
 	ASSERT_LE(0, self->dfd);
-	ASSERT_EQ(0, map_file_auto(self->iommufd, self->ioas, self->dfd, 0,
-				   r.length, &iova));
+	ASSERT_EQ(0, p2p_map_file_auto(self->iommufd, self->ioas, self->dfd, 0,
+				       r.length, MAP_RW, &iova));
 	EXPECT_EQ(0, (iova - (phys + PAGE)) & (SZ_2M - 1)) {
 		TH_LOG("iova %#llx, BAR slice at %#llx",
 		       (unsigned long long)iova,
@@ -1466,8 +1448,8 @@ TEST(large_bar_congruent_1g)
 	ASSERT_LE(0, dfd);
 
 	t_auto = now_s();
-	ASSERT_EQ(0, map_file_auto(iommufd, alloc.out_ioas_id, dfd, 0,
-				   r.length, &iova));
+	ASSERT_EQ(0, p2p_map_file_auto(iommufd, alloc.out_ioas_id, dfd, 0,
+				       r.length, MAP_RW, &iova));
 	t_auto = now_s() - t_auto;
 	EXPECT_EQ(0, (iova - (phys + r.offset)) & (SZ_1G - 1)) {
 		TH_LOG("iova %#llx, BAR slice at %#llx",
@@ -1497,8 +1479,8 @@ TEST(large_bar_congruent_1g)
 	EXPECT_EQ(0, p2p_unmap(iommufd, alloc.out_ioas_id, fixed, r.length));
 	/* Once more: the first map also allocated the upper page tables */
 	t_again = now_s();
-	ASSERT_EQ(0, map_file_auto(iommufd, alloc.out_ioas_id, dfd, 0,
-				   r.length, &iova));
+	ASSERT_EQ(0, p2p_map_file_auto(iommufd, alloc.out_ioas_id, dfd, 0,
+				       r.length, MAP_RW, &iova));
 	t_again = now_s() - t_again;
 	EXPECT_EQ(0, p2p_unmap(iommufd, alloc.out_ioas_id, iova, r.length));
 	TH_LOG("BAR+1G-4K, 2G: auto IOVA %.3f ms, again %.3f ms, fixed %.3f ms",

@@ -308,6 +308,29 @@ static inline int p2p_map_file(int iommufd, uint32_t ioas, int fd,
 	return ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &cmd) ? -errno : 0;
 }
 
+/*
+ * IOMMU_IOAS_MAP_FILE of @length bytes of @fd from @start at an IOVA the
+ * kernel chooses, returned in *@iova; 0 or -errno.
+ */
+static inline int p2p_map_file_auto(int iommufd, uint32_t ioas, int fd,
+				    uint64_t start, uint64_t length,
+				    uint32_t flags, uint64_t *iova)
+{
+	struct iommu_ioas_map_file cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.ioas_id = ioas,
+		.fd = fd,
+		.start = start,
+		.length = length,
+	};
+
+	if (ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &cmd))
+		return -errno;
+	*iova = cmd.iova;
+	return 0;
+}
+
 /* IOMMU_IOAS_MAP of @length bytes at user address @va at the fixed @iova */
 static inline int p2p_map_va(int iommufd, uint32_t ioas, void *va,
 			     uint64_t length, uint64_t iova, uint32_t flags)
