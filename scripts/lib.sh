@@ -16,7 +16,7 @@ LOGS=$WORK/logs
 JOBS=${JOBS:-$(nproc)}
 BASE_PKG=linux-source-6.12
 BASE_TARBALL=${BASE_TARBALL:-}
-OVERLAY_DIRS="drivers include tools Documentation"
+OVERLAY_DIRS="drivers include lib tools Documentation"
 
 export CCACHE_BASEDIR=$WORK
 export CCACHE_NOHASHDIR=1

@@ -49,7 +49,7 @@ done
 # lines that a hook patch adds to a base file.  Reports on other lines of
 # base files (the base's own vfio-pci code, headers every object
 # includes) are not ours and are left out by file and line.
-sparse_objs="drivers/iommu/iommufd/ drivers/vfio/pci/ drivers/dma-buf/dma-buf-phys.o
+sparse_objs="drivers/iommu/iommufd/ drivers/vfio/pci/ drivers/dma-buf/dma-buf-phys.o lib/test_p2p_importer.o
 	drivers/iommu/amd/io_pgtable_kunit.o"
 run_sparse() {
 	local log=$WORK/lint-sparse.log

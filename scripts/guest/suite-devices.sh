@@ -9,7 +9,7 @@ devs="0000:00:01.0 0000:00:02.0 0000:00:04.0 0000:01:00.0 0000:02:00.0
 for d in $devs; do
 	vfio_bind $d
 done
-# The second edu is the test P2P importer (CONFIG_VFIO_PCI_DMABUF_TEST_IMPORTER).
+# The second edu is the test P2P importer (CONFIG_TEST_P2P_IMPORTER).
 driver_bind 0000:00:03.0 p2p_importer
 # shellcheck disable=SC2086
 run_tap "rig/iommu-model" iommu_check_model $devs 0000:00:03.0

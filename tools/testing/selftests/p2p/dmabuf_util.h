@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers for vfio_dmabuf.c: VFIO_DEVICE_FEATURE_DMA_BUF, the test-only
- * P2P importer (drivers/vfio/pci/dmabuf/p2p_test_importer.c) and config
+ * P2P importer (lib/test_p2p_importer.c) and config
  * space access.  Builds on vfio_util.h.
  */
 #ifndef __P2P_DMABUF_UTIL_H
@@ -10,7 +10,7 @@
 #include <linux/iommufd.h>
 
 #include "vfio_util.h"
-#include "../../../../drivers/vfio/pci/dmabuf/p2p_importer_uapi.h"
+#include "../../../../lib/test_p2p_importer_uapi.h"
 
 /* uapi of the kernel under test; absent from older installed headers */
 #ifndef VFIO_DEVICE_FEATURE_DMA_BUF

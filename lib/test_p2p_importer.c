@@ -5,7 +5,7 @@
  * Binds only through driver_override (no ID table):
  *   echo p2p_importer > /sys/bus/pci/devices/<bdf>/driver_override
  *   echo <bdf> > /sys/bus/pci/drivers_probe
- * and then offers /dev/p2p_importer<N>, see p2p_importer_uapi.h.
+ * and then offers /dev/p2p_importer<N>, see test_p2p_importer_uapi.h.
  *
  * Each open file can import one dma-buf as a dynamic, peer-to-peer
  * importer.  move_notify waits for the edu DMA engine to be idle and
@@ -41,7 +41,7 @@
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
 
-#include "p2p_importer_uapi.h"
+#include "test_p2p_importer_uapi.h"
 
 MODULE_IMPORT_NS(DMA_BUF);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only WITH Linux-syscall-note */
 /*
  * Test-only interface of the P2P dma-buf test importer
- * (CONFIG_VFIO_PCI_DMABUF_TEST_IMPORTER), shared with
+ * (CONFIG_TEST_P2P_IMPORTER), shared with
  * tools/testing/selftests/p2p.  Not a stable uapi.
  *
  * Every edu device bound to the "p2p_importer" driver (driver_override
@@ -10,8 +10,8 @@
  * dma-buf.  The edu device DMAs between its 4 KiB internal buffer and the
  * imported dma-buf.
  */
-#ifndef __P2P_IMPORTER_UAPI_H
-#define __P2P_IMPORTER_UAPI_H
+#ifndef __TEST_P2P_IMPORTER_UAPI_H
+#define __TEST_P2P_IMPORTER_UAPI_H
 
 #include <linux/const.h>
 #include <linux/ioctl.h>
@@ -118,4 +118,4 @@ struct p2p_importer_buf {
 #define P2P_IMPORTER_BUF_WRITE	_IOW(P2P_IMPORTER_MAGIC, 4, struct p2p_importer_buf)
 #define P2P_IMPORTER_BUF_READ	_IOW(P2P_IMPORTER_MAGIC, 5, struct p2p_importer_buf)
 
-#endif /* __P2P_IMPORTER_UAPI_H */
+#endif /* __TEST_P2P_IMPORTER_UAPI_H */
