@@ -6,7 +6,7 @@ FLAVOR ?= debug
 export FLAVOR
 S := scripts
 
-.PHONY: help setup tree kernel tests demo check models lint run bench bench-publish vmm-test compat-test series series-check rig-selftest soak clean distclean
+.PHONY: help setup tree kernel tests demo check models lint run bench bench-publish vmm-test compat-test series series-check base-test rig-selftest soak clean distclean
 
 help: ## List the targets
 	@echo "Targets (FLAVOR=$(FLAVOR); set FLAVOR=fast for a kernel without debug checkers):"
@@ -86,6 +86,10 @@ series: tree ## Write the series of series/series.list as git format-patch files
 
 series-check: tree ## git am the series onto 6.12.117, .95 and .118; build every commit; checkpatch each (BASES='6.12.95 6.12.118')
 	@$(S)/series-check.sh $(BASES)
+
+base-test: ## Build the series on another Debian 6.12 base (BASE=6.12.95) and run the device suites there (MOCK=1: the mock suites too)
+	@test -n "$(BASE)" || { echo "usage: make base-test BASE=6.12.N (e.g. 6.12.95 or 6.12.118)"; exit 2; }
+	@P2P_BASE_MOCK=$(MOCK) $(S)/base-test.sh $(BASE)
 
 clean: ## Remove build directories (keeps the unpacked tree and caches)
 	rm -rf work/build-* work/vm work/logs work/results out

@@ -43,6 +43,13 @@ kconfig_apply "$(cat "${frags[@]}" | sha256sum | cut -c1-16)" "${frags[@]}"
 
 build_lock
 t0=$(date +%s)
+# P2P_BUILD_TARGETS: build only these kbuild targets (objects, directories)
+if [ -n "${P2P_BUILD_TARGETS:-}" ]; then
+	# shellcheck disable=SC2086 # a list of targets
+	kmake $P2P_BUILD_TARGETS
+	say "built in $(($(date +%s) - t0)) s: $P2P_BUILD_TARGETS"
+	exit 0
+fi
 kmake bzImage
 kmake headers >/dev/null
 say "kernel built in $(($(date +%s) - t0)) s: $BUILD/arch/x86/boot/bzImage"

@@ -100,3 +100,17 @@ private_apt() {
 		apt-get "${aptopts[@]}" -qq update >&2
 	fi
 }
+
+# p2p_suites KSELFTEST_DIR: set $mock and $devices to the test binaries of
+# KSELFTEST_DIR/p2p that run in the VM without a vIOMMU (those listed in
+# scripts/guest/mock-tests) and in the VMs with devices (every other one);
+# the benchmarks are in neither.
+p2p_suites() {
+	local f mocklist
+	mocklist=$(grep -v '^#' "$ROOT/scripts/guest/mock-tests")
+	mock="" devices=""
+	for f in "$1"/p2p/*; do
+		case "${f##*/}" in bench_*) continue ;; esac
+		if grep -qxF "${f##*/}" <<<"$mocklist"; then mock="$mock $f"; else devices="$devices $f"; fi
+	done
+}

@@ -26,12 +26,7 @@ step rig-selftest python3 "$ROOT/scripts/test-parse-log.py" > "$results/rig-self
 cat "$results/rig-selftest.txt"
 if step kernel "$ROOT/scripts/build-kernel.sh" && step selftests-build "$ROOT/scripts/build-tests.sh"; then
 	ks=$BUILD/kselftest
-	mocklist=$(grep -v '^#' "$ROOT/scripts/guest/mock-tests")
-	mock="" devices=""
-	for f in "$ks"/p2p/*; do
-		case "${f##*/}" in bench_*) continue ;; esac
-		if grep -qxF "${f##*/}" <<<"$mocklist"; then mock="$mock $f"; else devices="$devices $f"; fi
-	done
+	p2p_suites "$ks"
 	P2P_QUIET=1 step vm-mock "$ROOT/scripts/vm.sh" --profile novtd --name mock --timeout 1800 \
 		--script "$ROOT/scripts/guest/suite-mock.sh" --files "$ks/iommu/iommufd $ks/iommu/iommufd_fail_nth $mock" \
 		--known-skips "$ROOT/scripts/guest/iommu-known-skips" --results "$results/vm-mock.json" \
@@ -72,8 +67,12 @@ fi
 if [ "${P2P_SKIP_VMM:-0}" != 1 ]; then
 	VMM_RESULTS=$results P2P_QUIET=1 step vmm env -u BUILD FLAVOR=fast "$ROOT/scripts/vmm-test.sh"
 fi
-step series "$ROOT/scripts/series.sh" > "$results/series.txt" 2>&1
-tail -n 1 "$results/series.txt"
+# The series: made, checkpatch per patch, applied with git am to 6.12.117,
+# 6.12.95 and 6.12.118, every commit built (make series-check's quick mode:
+# the objects each commit touches; the whole kernel of the last commit is
+# the kernel stage above).
+step series env P2P_SERIES_QUICK=1 "$ROOT/scripts/series-check.sh" > "$results/series.txt" 2>&1
+sed -n '/ERROR/p; /series-check summary:/,$p' "$results/series.txt"
 timing total $(($(date +%s) - t_start))
 say "base kernel: $(base_version), flavor $FLAVOR"
 python3 "$ROOT/scripts/summary.py" "$results"

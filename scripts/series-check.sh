@@ -7,12 +7,22 @@
 #
 # Default base, debug config: the series is made (series.sh, out/), applied
 # with git am to a clean base, and every commit is built incrementally with
-# ccache: the directories it touches for the intermediate commits, the
-# whole kernel for the last.  The first commit that does not build is
-# named and stops the check.  checkpatch --strict runs on every patch.
+# ccache: the objects of the .c files it touches and the directories of the
+# Makefiles and Kconfigs it touches for the intermediate commits (a header
+# builds our directories), the whole kernel for the last.  The first commit
+# that does not build, or builds with a warning, is named and stops the
+# check.  checkpatch --strict runs on every patch.
 # Other bases, fast config: the series for that base (out/VERSION/) is
 # made from the same list (with the variants of series/base/VERSION/),
 # applied with git am to a clean tree of it and the result is built whole.
+#
+# P2P_SERIES_QUICK=1 (what make check runs, to stay within its time): the
+# last commit on the default base builds what the intermediate ones build
+# (not the whole kernel: its tree is the tree of make tree, which make
+# check's kernel stage builds whole with the same config, and this script
+# checks that the two trees are the same), and on the other bases the
+# result builds every object and directory that any commit builds,
+# without linking a kernel.
 # Every kernel build holds the machine's build lock.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -21,21 +31,86 @@ set -euo pipefail
 bases=${*:-${P2P_SERIES_BASES:-6.12.95 6.12.118}}
 t_all=$(date +%s)
 summary=()
+# every patch checked, every commit built and every base applied and built
+# is one check; a build that fails stops the script, checkpatch findings
+# fail it at the end
+passed=0 failed=0
 note() { summary+=("$*"); say "$*"; }
 elapsed() { echo "$(($(date +%s) - $1)) s"; }
 
 # ammed_tree TREE DIR PATCHDIR: a clean work tree DIR of TREE's base with
 # PATCHDIR/*.patch applied by git am, one commit each.
+# A work tree of an earlier run is reset to the base (only the files the
+# series changed are written again), else it is made.
 ammed_tree() {
 	local tree=$1 dir=$2 pd=$3
-	git -C "$tree" worktree remove --force "$dir" >/dev/null 2>&1 || rm -rf "$dir"
-	git -C "$tree" worktree prune
-	mkdir -p "$(dirname "$dir")"
-	git -C "$tree" worktree add -q --detach "$dir" base
+	(cd "$dir" 2>/dev/null && git am --abort) >/dev/null 2>&1 || true
+	if ! { [ -e "$dir/.git" ] && git -C "$dir" checkout -q -f --detach base && git -C "$dir" clean -qfdx; }; then
+		git -C "$tree" worktree remove --force "$dir" >/dev/null 2>&1 || rm -rf "$dir"
+		git -C "$tree" worktree prune
+		mkdir -p "$(dirname "$dir")"
+		git -C "$tree" worktree add -q --detach "$dir" base
+	fi
 	(cd "$dir" && git am -q "$pd"/*.patch) || {
 		(cd "$dir" && git am --abort) >/dev/null 2>&1 || true
 		die "git am of ${pd#"$ROOT"/}/ onto a clean $(cat "$tree/.p2p-base-version") fails"
 	}
+}
+
+quick=${P2P_SERIES_QUICK:-0}
+
+# build_selftests TREE BUILD: tools/testing/selftests/p2p of TREE against
+# the headers of BUILD, as scripts/build-tests.sh builds them.
+build_selftests() {
+	rm -rf "$2/kselftest-p2p"
+	mkdir -p "$2/kselftest-p2p"
+	make -C "$1/tools/testing/selftests/p2p" -s -j"$JOBS" OUTPUT="$2/kselftest-p2p" \
+		KHDR_INCLUDES="-isystem $2/usr/include -include $1/tools/testing/selftests/p2p/compat.h" \
+		LDFLAGS=-static CC=gcc
+}
+
+# commit_targets TREE COMMIT: the kbuild targets that build what COMMIT
+# touches: the object of each .c file, the objects that the lines it adds
+# to a Makefile name, our directories for a header.  Documentation and
+# tools are not kernel builds (the selftests are built apart).
+commit_targets() {
+	local tree=$1 c=$2 f d objs o
+	for f in $(git -C "$tree" show --format= --name-only "$c"); do
+		case "$f" in
+		tools/* | Documentation/*) ;;
+		*.h) printf '%s\n' drivers/iommu/iommufd/ drivers/vfio/pci/ drivers/dma-buf/ ;;
+		*.c)
+			# its object, when the nearest Makefile names it (a .c
+			# file that another one includes builds its directory)
+			d=$(dir_target "$tree" "$f")
+			if [ -n "$d" ] && grep -qE "(^|[ =/])$(basename "$f" .c)\.o( |$)" "$tree/${d}Makefile"; then
+				echo "${f%.c}.o"
+			else
+				echo "$d"
+			fi
+			;;
+		*/Makefile)
+			# the objects its added lines name (kbuild reads the
+			# whole Makefile to build them), else its directory
+			objs=$(git -C "$tree" show --format= "$c" -- "$f" |
+				sed -n 's/^+[^+].*[+:]=//p' | tr ' \t\\' '\n\n\n' | grep '\.o$' || true)
+			if [ -n "$objs" ]; then
+				for o in $objs; do echo "$(dirname "$f")/$o"; done
+			else
+				dir_target "$tree" "$f"
+			fi
+			;;
+		# a Kconfig change is checked by olddefconfig
+		esac
+	done | sort -u
+}
+
+# dir_target TREE FILE: the nearest directory of FILE that has a Makefile.
+dir_target() {
+	local d
+	d=$(dirname "$2")
+	while [ "$d" != . ] && [ ! -f "$1/$d/Makefile" ]; do d=$(dirname "$d"); done
+	[ "$d" = . ] || echo "$d/"
 }
 
 out=$ROOT/out
@@ -48,13 +123,22 @@ t0=$(date +%s)
 "$ROOT/scripts/series.sh" | grep -v '^\[rig\]  ' || die "make series failed"
 out=$ROOT/out
 cp_bad=0
+cpd=$WORK/series-checkpatch
+rm -rf "$cpd"
+mkdir -p "$cpd"
+# shellcheck disable=SC2016 # expanded by the inner shell
+printf '%s\n' "$out"/*.patch | xargs -P "$JOBS" -I{} bash -c '
+	p=$1 ign=FILE_PATH_CHANGES
+	grep -q "^+++ b/tools/testing/selftests/p2p/map_file_dmabuf.c" "$p" && ign=$ign,CAMELCASE
+	perl "$2/scripts/checkpatch.pl" --strict --no-tree --quiet --show-types --ignore "$ign" - < "$p" |
+		grep -v "^total:" > "$3/${p##*/}.txt" || true' _ {} "$TREE" "$cpd"
 for p in "$out"/*.patch; do
-	ign=FILE_PATH_CHANGES
-	grep -q '^+++ b/tools/testing/selftests/p2p/map_file_dmabuf.c' "$p" && ign=$ign,CAMELCASE
-	res=$(perl "$TREE/scripts/checkpatch.pl" --strict --no-tree --quiet --show-types --ignore "$ign" - < "$p" |
-		grep -v '^total:' || true)
-	if [ -n "$res" ]; then
+	res=$(cat "$cpd/${p##*/}.txt")
+	if [ -z "$res" ]; then
+		passed=$((passed + 1))
+	else
 		cp_bad=$((cp_bad + 1))
+		failed=$((failed + 1))
 		say "checkpatch: ${p##*/}:"
 		printf '%s\n' "$res" | head -20 | sed 's/^/[rig]   /'
 	fi
@@ -80,34 +164,30 @@ for c in $commits; do
 	subj=$(git -C "$sc/linux" log -1 --format=%s "$c")
 	git -C "$sc/linux" checkout -q --detach "$c"
 	# The config of the end of the series; options this commit does not
-	# know yet drop out in olddefconfig.
-	cp "$cfg" "$bld/.config"
-	ckmake olddefconfig >/dev/null
-	if [ "$k" -eq "$ncommits" ]; then
+	# know yet drop out in olddefconfig, redone where Kconfig changes.
+	if [ "$k" -eq 1 ] || git -C "$sc/linux" show --format= --name-only "$c" | grep -q 'Kconfig'; then
+		cp "$cfg" "$bld/.config"
+		ckmake olddefconfig >/dev/null
+	fi
+	targets=()
+	if [ "$k" -eq "$ncommits" ] && [ "$quick" != 1 ]; then
 		what="whole kernel"
 		targets=(bzImage)
 	else
-		# The kbuild directories of the .c, Makefile and Kconfig files
-		# the commit touches; a header change builds our directories.
-		targets=()
-		for f in $(git -C "$sc/linux" show --format= --name-only "$c"); do
-			case "$f" in
-			tools/* | Documentation/*) ;;
-			*.h) targets+=(drivers/iommu/iommufd/ drivers/vfio/pci/ drivers/dma-buf/) ;;
-			*.c | */Makefile | */Kconfig)
-				# the nearest directory kbuild descends into
-				d=$(dirname "$f")
-				while [ "$d" != . ] && [ ! -f "$sc/linux/$d/Makefile" ]; do d=$(dirname "$d"); done
-				[ "$d" = . ] || targets+=("$d/")
-				;;
-			esac
-		done
-		mapfile -t targets < <(printf '%s\n' "${targets[@]}" | sort -u | sed '/^$/d')
+		mapfile -t targets < <(commit_targets "$sc/linux" "$c")
 		what=${targets[*]:-nothing to build}
+	fi
+	# The selftests of a commit that touches them, against its headers.
+	st=0
+	if git -C "$sc/linux" show --format= --name-only "$c" | grep -q '^tools/testing/selftests/p2p/'; then
+		st=1
+		targets+=(headers)
+		what=$(echo "${what/nothing to build/} selftests/p2p" | sed 's/^ //')
 	fi
 	t1=$(date +%s)
 	if [ "${#targets[@]}" -gt 0 ]; then
-		if ! ckmake "${targets[@]}" > "$sc/build-$k.log" 2>&1; then
+		if ! { ckmake "${targets[@]}" && { [ "$st" = 0 ] || build_selftests "$sc/linux" "$bld"; }; } \
+			> "$sc/build-$k.log" 2>&1; then
 			grep -E 'error|Error' "$sc/build-$k.log" | head -20 | sed 's/^/[rig]   /' >&2
 			die "commit $k/$ncommits does not build: $subj (log: ${sc#"$ROOT"/}/build-$k.log)"
 		fi
@@ -116,10 +196,19 @@ for c in $commits; do
 			die "commit $k/$ncommits builds with warnings: $subj (log: ${sc#"$ROOT"/}/build-$k.log)"
 		fi
 	fi
+	passed=$((passed + 1))
 	printf '[rig]   %2d/%d builds (%s, %s): %s\n' "$k" "$ncommits" "$what" "$(elapsed "$t1")" "$subj"
 done
 exec 9>&-
-note "$(base_version): git am of out/ and every commit builds ($ncommits commits, $(elapsed "$t0"))"
+if [ "$quick" = 1 ]; then
+	# The last commit is the tree make tree prepares, which make check's
+	# kernel stage builds whole.
+	[ "$(git -C "$sc/linux" rev-parse 'HEAD^{tree}')" = "$(git -C "$TREE" rev-parse 'refs/p2p/series^{tree}')" ] ||
+		die "the last commit of out/ is not the tree of make tree"
+	note "$(base_version): git am of out/ and every commit builds its objects ($ncommits commits, $(elapsed "$t0")); the last is the tree make check builds whole"
+else
+	note "$(base_version): git am of out/ and every commit builds ($ncommits commits, $(elapsed "$t0"))"
+fi
 fi
 
 # 3. The other bases: their series applied with git am, the result built.
@@ -135,15 +224,29 @@ for v in $bases; do
 	# same tree), so that tree is built, whole, with the fast config.
 	[ "$(git -C "$bw/series-am" rev-parse 'HEAD^{tree}')" = "$(git -C "$bw/linux" rev-parse 'refs/p2p/series^{tree}')" ] ||
 		die "$v: git am of out/$v/ does not give the series tree"
-	git -C "$bw/linux" worktree remove --force "$bw/series-am"
+	targets="" what="the whole kernel"
+	if [ "$quick" = 1 ]; then
+		targets=$(for c in $(git -C "$bw/series-am" rev-list base..HEAD); do
+			commit_targets "$bw/series-am" "$c"
+		done | sort -u | tr '\n' ' ')
+		what="every object of the series ($(wc -w <<<"$targets") targets)"
+	fi
 	variants=$(ls "$ROOT/series/base/$v" 2>/dev/null | tr '\n' ' ' || true)
-	if ! P2P_WORK=$bw BASE_TARBALL=$tarball FLAVOR=fast "$ROOT/scripts/build-kernel.sh" > "$bw/build.log" 2>&1; then
+	if ! P2P_WORK=$bw BASE_TARBALL=$tarball FLAVOR=fast P2P_BUILD_TARGETS=$targets \
+		"$ROOT/scripts/build-kernel.sh" > "$bw/build.log" 2>&1; then
 		tail -20 "$bw/build.log" | sed 's/^/[rig]   /' >&2
 		die "$v: the series does not build (log: ${bw#"$ROOT"/}/build.log)"
 	fi
-	note "$(cat "$bw/linux/.p2p-base-version"): git am of out/$v/ and the whole kernel builds (fast; variants: ${variants:-none}; $(elapsed "$t0"))"
+	if grep -q 'warning:' "$bw/build.log"; then
+		grep 'warning:' "$bw/build.log" | head -10 | sed 's/^/[rig]   /' >&2
+		die "$v: the series builds with warnings (log: ${bw#"$ROOT"/}/build.log)"
+	fi
+	passed=$((passed + 1))
+	note "$(cat "$bw/linux/.p2p-base-version"): git am of out/$v/ and $what builds (fast; variants: ${variants:-none}; $(elapsed "$t0"))"
 done
 
 say "series-check summary:"
 for l in "${summary[@]}"; do say "  $l"; done
+echo "P2P-SERIES $passed passed, $failed failed"
+[ "$failed" -eq 0 ] || die "series-check: $failed patch(es) with checkpatch findings ($(elapsed "$t_all"))"
 say "series-check: OK in $(elapsed "$t_all")"

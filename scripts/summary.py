@@ -9,7 +9,7 @@ import sys
 d = sys.argv[1]
 passed = failed = skipped = 0
 per_vm = []
-for name in ('lint.txt', 'rig-selftest.txt'):
+for name in ('lint.txt', 'rig-selftest.txt', 'series.txt'):
     path = os.path.join(d, name)
     if os.path.exists(path):
         m = re.search(r'^P2P-\S+ (\d+) passed, (\d+) failed', open(path).read(), re.M)
