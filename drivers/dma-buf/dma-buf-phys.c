@@ -2,28 +2,27 @@
 /*
  * Physical address ranges of a dma-buf, see include/linux/dma-buf-phys.h.
  *
- * A small registry maps the &struct dma_buf_ops of an exporter to its
- * &struct dma_buf_phys_ops. Importers attach through dma_buf_phys_attach(),
- * with a struct device owned by this file, so that the exporter's ->attach()
- * can tell a physical address importer from a DMA importer with
- * dma_buf_attachment_is_phys() and skip everything that needs a real DMA
- * device (P2P distance, DMA mapping).
+ * A list of registrations pairs the &struct dma_buf_ops of an exporter with
+ * its &struct dma_buf_phys_ops. dma_buf_phys_attach() looks the exporter up
+ * once, stores it in the importer's &struct dma_buf_phys_attachment and
+ * attaches with importer operations that only this file has, which is how
+ * the exporter's ->attach() tells a physical address importer from a DMA
+ * importer (dma_buf_phys_is_attachment()). dma_buf_phys_map() then calls
+ * the exporter straight from the attachment.
  *
  * Lifetime: dma_buf_export() takes a reference on the exporter's module for
  * each dma-buf, so a registered exporter cannot go away while one of its
- * dma-bufs exists, and the dma_buf_phys_ops found for a dma-buf stay valid
- * for as long as the caller holds a reference on that dma-buf.
+ * dma-bufs exists, and the registration found for a dma-buf stays valid for
+ * as long as the caller holds a reference on that dma-buf.
  *
- * Locking: dma_buf_phys_lock only protects the registry. Lock order: see
+ * Locking: dma_buf_phys_lock only protects the list. Lock order: see
  * include/linux/dma-buf-phys.h.
  */
-#include <linux/device.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-buf-phys.h>
 #include <linux/dma-resv.h>
 #include <linux/export.h>
 #include <linux/file.h>
-#include <linux/init.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -31,8 +30,6 @@
 
 static DEFINE_MUTEX(dma_buf_phys_lock);
 static LIST_HEAD(dma_buf_phys_exporters);
-/* The struct device of every physical address attachment */
-static struct device *dma_buf_phys_dev;
 
 static struct dma_buf_phys_exporter *
 dma_buf_phys_find(const struct dma_buf_ops *ops)
@@ -47,33 +44,39 @@ dma_buf_phys_find(const struct dma_buf_ops *ops)
 	return NULL;
 }
 
-static const struct dma_buf_phys_ops *
-dma_buf_phys_lookup(const struct dma_buf *dmabuf)
+/* Hand the notification to the importer that dma_buf_phys_attach() saw */
+static void dma_buf_phys_move_notify(struct dma_buf_attachment *attach)
 {
-	const struct dma_buf_phys_ops *phys_ops = NULL;
-	struct dma_buf_phys_exporter *exp;
+	struct dma_buf_phys_attachment *pa = dma_buf_phys_attachment(attach);
 
-	mutex_lock(&dma_buf_phys_lock);
-	exp = dma_buf_phys_find(dmabuf->ops);
-	if (exp)
-		phys_ops = exp->phys_ops;
-	mutex_unlock(&dma_buf_phys_lock);
-	return phys_ops;
+	pa->move_notify(attach);
 }
+
+/*
+ * The importer operations of every physical address attachment and of no
+ * other: their address is the mark that dma_buf_phys_is_attachment() looks
+ * for, and only dma_buf_phys_attach() uses it.
+ */
+static const struct dma_buf_attach_ops dma_buf_phys_importer_ops = {
+	.allow_peer2peer = true,
+	.move_notify = dma_buf_phys_move_notify,
+};
 
 /**
  * dma_buf_phys_register - offer the physical ranges of an exporter's dma-bufs
- * @exp: registration, with @exp->dmabuf_ops and @exp->phys_ops filled in
+ * @exp: registration, with @exp->dmabuf_ops, @exp->phys_ops and @exp->owner
+ *	filled in
  *
  * From now on dma_buf_phys_attach() accepts every dma-buf whose ops are
  * @exp->dmabuf_ops. The exporter's &dma_buf_ops.attach must accept
- * attachments for which dma_buf_attachment_is_phys() is true, and its
+ * attachments for which dma_buf_phys_is_attachment() is true, and its
  * &dma_buf_ops.pin must exist (dynamic exporter), so that the dma-buf core
  * does not map such an attachment at attach time.
  *
  * @exp must stay valid until dma_buf_phys_unregister(). Typically called
  * from module init.
  *
+ * Context: may sleep; takes dma_buf_phys_lock.
  * Return: 0, -EINVAL for an incomplete @exp, -EEXIST if @exp->dmabuf_ops is
  * already registered.
  */
@@ -82,14 +85,16 @@ int dma_buf_phys_register(struct dma_buf_phys_exporter *exp)
 	int ret = 0;
 
 	if (WARN_ON(!exp || !exp->dmabuf_ops || !exp->phys_ops ||
-		    !exp->phys_ops->get_ranges || !exp->dmabuf_ops->pin))
+		    !exp->phys_ops->map_phys || !exp->dmabuf_ops->pin))
 		return -EINVAL;
 
 	mutex_lock(&dma_buf_phys_lock);
-	if (dma_buf_phys_find(exp->dmabuf_ops))
+	if (dma_buf_phys_find(exp->dmabuf_ops)) {
 		ret = -EEXIST;
-	else
+	} else {
+		exp->importer_ops = &dma_buf_phys_importer_ops;
 		list_add_tail(&exp->node, &dma_buf_phys_exporters);
+	}
 	mutex_unlock(&dma_buf_phys_lock);
 	return ret;
 }
@@ -102,190 +107,129 @@ EXPORT_SYMBOL_NS_GPL(dma_buf_phys_register, DMA_BUF);
  * New attachments are refused afterwards. The caller must make sure that
  * none of its dma-bufs exist any more, which is the case in module exit
  * because each dma-buf holds a reference on the exporter's module.
+ *
+ * Context: may sleep; takes dma_buf_phys_lock.
  */
 void dma_buf_phys_unregister(struct dma_buf_phys_exporter *exp)
 {
 	mutex_lock(&dma_buf_phys_lock);
 	list_del_init(&exp->node);
+	exp->importer_ops = NULL;
 	mutex_unlock(&dma_buf_phys_lock);
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_phys_unregister, DMA_BUF);
 
 /**
- * dma_buf_phys_supported - does the exporter of a dma-buf offer its ranges
- * @dmabuf: a dma-buf the caller holds a reference on
- *
- * Return: true if dma_buf_phys_attach() would not refuse @dmabuf because of
- * its exporter.
- */
-bool dma_buf_phys_supported(struct dma_buf *dmabuf)
-{
-	return dma_buf_phys_dev && dma_buf_phys_lookup(dmabuf);
-}
-EXPORT_SYMBOL_NS_GPL(dma_buf_phys_supported, DMA_BUF);
-
-/**
- * dma_buf_attachment_is_phys - is this a physical address attachment
- * @attach: an attachment, typically seen by an exporter's ->attach()
- *
- * Physical address attachments have no DMA device: the exporter must not
- * try to find a P2P path to @attach->dev or DMA map for it, and may refuse
- * &dma_buf_ops.map_dma_buf for it.
- *
- * Return: true if @attach was made by dma_buf_phys_attach().
- */
-bool dma_buf_attachment_is_phys(const struct dma_buf_attachment *attach)
-{
-	return dma_buf_phys_dev && attach->dev == dma_buf_phys_dev;
-}
-EXPORT_SYMBOL_NS_GPL(dma_buf_attachment_is_phys, DMA_BUF);
-
-/**
  * dma_buf_phys_attach - attach to a dma-buf to read its physical ranges
  * @dmabuf: the dma-buf; the caller holds a reference until after detach
- * @importer_ops: importer operations; @allow_peer2peer must be set and
- *	@move_notify must be provided
- * @importer_priv: stored in the attachment's @importer_priv
+ * @dev: a device of the importer, named by the exporter in its logs and
+ *	debugfs; never used for DMA
+ * @pa: the importer's attachment state, which must outlive the attachment;
+ *	becomes &dma_buf_attachment.importer_priv
+ * @move_notify: called, with the reservation lock held, whenever the
+ *	ranges may have changed or gone; see the comment at the top of
+ *	include/linux/dma-buf-phys.h
  *
  * The exporter must be registered with dma_buf_phys_register(); this is
  * checked before attaching, so a refused dma-buf is left exactly as it was.
- * The attachment is dynamic and never mapped by the dma-buf core.
+ * The exporter is looked up here only: dma_buf_phys_map() finds it in @pa.
+ * The attachment is dynamic, peer-to-peer and never mapped by the dma-buf
+ * core; release it with dma_buf_detach().
  *
- * @importer_ops->move_notify can be called as soon as the attachment is on
- * the dma-buf's list, before this function returns, with the reservation
- * lock held.
+ * @move_notify can be called as soon as the attachment is on the dma-buf's
+ * list, before this function returns and sets @pa->attach.
  *
- * Context: may sleep; takes the reservation lock of @dmabuf, so the caller
- * must not hold it or any lock that nests inside it.
- * Return: the attachment, to be released with dma_buf_phys_detach(), or
- * ERR_PTR(-EOPNOTSUPP) if the exporter does not offer physical ranges,
- * ERR_PTR(-EINVAL) for bad @importer_ops, or any error of the exporter's
- * ->attach() (for instance -ENODEV when it is revoked).
+ * Context: may sleep; takes dma_buf_phys_lock, then the reservation lock of
+ * @dmabuf, so the caller must not hold it or any lock that nests inside it.
+ * Return: 0 with @pa->attach set, -EOPNOTSUPP if the exporter does not
+ * offer physical ranges, -EINVAL for a missing argument, or any error of
+ * dma_buf_dynamic_attach() and the exporter's ->attach() (for instance
+ * -ENODEV when it is revoked).
  */
-struct dma_buf_attachment *
-dma_buf_phys_attach(struct dma_buf *dmabuf,
-		    const struct dma_buf_attach_ops *importer_ops,
-		    void *importer_priv)
+int dma_buf_phys_attach(struct dma_buf *dmabuf, struct device *dev,
+			struct dma_buf_phys_attachment *pa,
+			void (*move_notify)(struct dma_buf_attachment *attach))
 {
-	if (WARN_ON(!importer_ops || !importer_ops->move_notify ||
-		    !importer_ops->allow_peer2peer))
-		return ERR_PTR(-EINVAL);
+	const struct dma_buf_phys_exporter *exp;
+	struct dma_buf_attachment *attach;
 
-	if (!dma_buf_phys_supported(dmabuf))
-		return ERR_PTR(-EOPNOTSUPP);
+	if (WARN_ON(!dmabuf || !dev || !pa || !move_notify))
+		return -EINVAL;
 
-	return dma_buf_dynamic_attach(dmabuf, dma_buf_phys_dev, importer_ops,
-				      importer_priv);
+	mutex_lock(&dma_buf_phys_lock);
+	exp = dma_buf_phys_find(dmabuf->ops);
+	mutex_unlock(&dma_buf_phys_lock);
+	if (!exp)
+		return -EOPNOTSUPP;
+
+	pa->attach = NULL;
+	pa->move_notify = move_notify;
+	pa->exp = exp;
+	attach = dma_buf_dynamic_attach(dmabuf, dev, &dma_buf_phys_importer_ops,
+					pa);
+	if (IS_ERR(attach))
+		return PTR_ERR(attach);
+	pa->attach = attach;
+	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_phys_attach, DMA_BUF);
 
-/**
- * dma_buf_phys_detach - release an attachment of dma_buf_phys_attach()
- * @attach: the attachment; freed by this call
- *
- * After this returns, @attach->importer_ops->move_notify is not called any
- * more for it.
- *
- * Context: may sleep; takes the reservation lock, so must not be called
- * with it held or with any importer lock that move_notify takes.
- */
-void dma_buf_phys_detach(struct dma_buf_attachment *attach)
-{
-	if (WARN_ON(!dma_buf_attachment_is_phys(attach)))
-		return;
-	dma_buf_detach(attach->dmabuf, attach);
-}
-EXPORT_SYMBOL_NS_GPL(dma_buf_phys_detach, DMA_BUF);
-
-static bool dma_buf_phys_ranges_valid(const struct dma_buf *dmabuf,
-				      const struct dma_buf_phys_range *ranges,
-				      unsigned int nr)
+static bool dma_buf_phys_valid(const struct dma_buf *dmabuf,
+			       const struct phys_vec *phys, int nr)
 {
 	size_t total = 0;
-	unsigned int i;
+	int i;
 
 	for (i = 0; i != nr; i++) {
-		if (!ranges[i].len || !PAGE_ALIGNED(ranges[i].addr) ||
-		    !PAGE_ALIGNED(ranges[i].len) ||
-		    check_add_overflow(total, ranges[i].len, &total))
+		if (!phys[i].len || !PAGE_ALIGNED(phys[i].paddr) ||
+		    !PAGE_ALIGNED(phys[i].len) ||
+		    check_add_overflow(total, phys[i].len, &total))
 			return false;
 	}
 	return total == dmabuf->size;
 }
 
 /**
- * dma_buf_phys_get_ranges - read the physical ranges of a dma-buf
+ * dma_buf_phys_map - read the physical ranges of a dma-buf
  * @attach: attachment made by dma_buf_phys_attach()
- * @ranges: on success, a kvmalloc()ed array the caller frees with kvfree()
+ * @phys: on success, a kvmalloc()ed array the caller frees with kvfree()
  *
+ * Asks the exporter once (&dma_buf_phys_ops.map_phys) and checks its answer.
  * The ranges are in dma-buf offset order, page aligned, and cover the whole
  * dma-buf. They stay valid until the reservation lock is dropped; after
- * that, the next move_notify() of the attachment says they may have
- * changed.
+ * that, the next move_notify of the attachment says they may have changed.
  *
- * Context: reservation lock of @attach->dmabuf held; allocates with
- * GFP_KERNEL.
+ * Context: reservation lock of @attach->dmabuf held; the exporter allocates
+ * with GFP_KERNEL.
  * Return: the number of ranges (at least one), -ENODEV while the exporter
  * has revoked access, -ENOMEM, or -EINVAL if @attach is not a physical
  * address attachment or the exporter broke the rules of
- * &dma_buf_phys_ops.get_ranges.
+ * &dma_buf_phys_ops.map_phys.
  */
-int dma_buf_phys_get_ranges(struct dma_buf_attachment *attach,
-			    struct dma_buf_phys_range **ranges)
+int dma_buf_phys_map(struct dma_buf_attachment *attach,
+		     struct phys_vec **phys)
 {
-	const struct dma_buf_phys_ops *phys_ops;
-	struct dma_buf *dmabuf = attach->dmabuf;
-	struct dma_buf_phys_range *r;
-	int nr, ret;
+	const struct dma_buf_phys_attachment *pa;
+	struct phys_vec *p = NULL;
+	int nr;
 
-	dma_resv_assert_held(dmabuf->resv);
+	dma_resv_assert_held(attach->dmabuf->resv);
 
-	if (WARN_ON(!dma_buf_attachment_is_phys(attach)))
+	if (WARN_ON(attach->importer_ops != &dma_buf_phys_importer_ops))
 		return -EINVAL;
-	phys_ops = dma_buf_phys_lookup(dmabuf);
-	if (WARN_ON(!phys_ops))
-		return -EINVAL;
+	pa = dma_buf_phys_attachment(attach);
 
-	nr = phys_ops->get_ranges(attach, NULL, 0);
+	nr = pa->exp->phys_ops->map_phys(attach, &p);
 	if (nr < 0)
 		return nr;
-	if (WARN_ON_ONCE(!nr))
+	if (WARN_ON_ONCE(!nr || !p || !dma_buf_phys_valid(attach->dmabuf, p, nr))) {
+		kvfree(p);
 		return -EINVAL;
-
-	r = kvmalloc_array(nr, sizeof(*r), GFP_KERNEL);
-	if (!r)
-		return -ENOMEM;
-
-	ret = phys_ops->get_ranges(attach, r, nr);
-	if (ret < 0)
-		goto err_free;
-	if (WARN_ON_ONCE(ret != nr || !dma_buf_phys_ranges_valid(dmabuf, r, nr))) {
-		ret = -EINVAL;
-		goto err_free;
 	}
-	*ranges = r;
+	*phys = p;
 	return nr;
-
-err_free:
-	kvfree(r);
-	return ret;
 }
-EXPORT_SYMBOL_NS_GPL(dma_buf_phys_get_ranges, DMA_BUF);
-
-static int __init dma_buf_phys_init(void)
-{
-	struct device *dev;
-
-	dev = root_device_register("dma-buf-phys");
-	if (IS_ERR(dev)) {
-		pr_warn("dma-buf-phys: no device (%pe), physical ranges disabled\n",
-			dev);
-		return PTR_ERR(dev);
-	}
-	dma_buf_phys_dev = dev;
-	return 0;
-}
-subsys_initcall(dma_buf_phys_init);
+EXPORT_SYMBOL_NS_GPL(dma_buf_phys_map, DMA_BUF);
 
 /**
  * dma_buf_phys_get_vma_dmabuf - the dma-buf behind a user mapping of device memory

@@ -56,6 +56,13 @@ MODULE_PARM_DESC(dmabuf_restore_inline,
  */
 static const unsigned long iopt_dmabuf_iopte_sizes[] = { SZ_1G, SZ_2M };
 
+/*
+ * iommufd's misc device: the struct device of every dma-buf attachment of
+ * the importer, which exporters name in their logs and debugfs. Nothing
+ * DMAs through it.
+ */
+static struct device *iopt_dmabuf_dev;
+
 /* Runs restore_work for deferred restores and retries */
 static struct workqueue_struct *iopt_dmabuf_wq;
 /*
@@ -149,13 +156,13 @@ u32 iopt_dmabuf_ioas_id(const struct iopt_area *area)
 }
 
 /* Merge ranges that are physically contiguous, in place */
-static unsigned int iopt_dmabuf_merge_ranges(struct dma_buf_phys_range *r,
+static unsigned int iopt_dmabuf_merge_ranges(struct phys_vec *r,
 					     unsigned int nr)
 {
 	unsigned int i, out = 0;
 
 	for (i = 1; i < nr; i++) {
-		if (r[out].addr + r[out].len == r[i].addr)
+		if (r[out].paddr + r[out].len == r[i].paddr)
 			r[out].len += r[i].len;
 		else
 			r[++out] = r[i];
@@ -164,7 +171,7 @@ static unsigned int iopt_dmabuf_merge_ranges(struct dma_buf_phys_range *r,
 }
 
 static bool iopt_dmabuf_same_ranges(const struct iopt_dmabuf *idma,
-				    const struct dma_buf_phys_range *r,
+				    const struct phys_vec *r,
 				    unsigned int nr)
 {
 	unsigned int i;
@@ -172,7 +179,7 @@ static bool iopt_dmabuf_same_ranges(const struct iopt_dmabuf *idma,
 	if (idma->nr_ranges != nr)
 		return false;
 	for (i = 0; i != nr; i++)
-		if (idma->ranges[i].addr != r[i].addr ||
+		if (idma->ranges[i].paddr != r[i].paddr ||
 		    idma->ranges[i].len != r[i].len)
 			return false;
 	return true;
@@ -254,7 +261,7 @@ static int iopt_dmabuf_map_area(struct iopt_dmabuf *idma,
 
 	for (i = 0; i != idma->nr_ranges && roff < end;
 	     roff += idma->ranges[i].len, i++) {
-		const struct dma_buf_phys_range *r = &idma->ranges[i];
+		const struct phys_vec *r = &idma->ranges[i];
 		unsigned long s, e;
 
 		if (roff + r->len <= off)
@@ -262,12 +269,12 @@ static int iopt_dmabuf_map_area(struct iopt_dmabuf *idma,
 		s = max(off, roff);
 		e = min_t(unsigned long, end, roff + r->len);
 		rc = iopt_dmabuf_iommu_map(area, domain, iova + (s - off),
-					   r->addr + (s - roff), e - s, prot);
+					   r->paddr + (s - roff), e - s, prot);
 		if (rc)
 			goto err_unmap;
 		mapped = iova + (e - off);
 	}
-	/* dma_buf_phys_get_ranges() checked that the ranges cover the dma-buf */
+	/* dma_buf_phys_map() checked that the ranges cover the dma-buf */
 	if (WARN_ON(mapped != iova + iopt_area_length(area))) {
 		rc = -EINVAL;
 		goto err_unmap;
@@ -335,7 +342,7 @@ static void iopt_dmabuf_revoke(struct iopt_dmabuf *idma, int reason)
  * revoked. @attempt is 0 for move_notify, N for the Nth retry.
  */
 static int iopt_dmabuf_restore(struct iopt_dmabuf *idma,
-			       struct dma_buf_phys_range *ranges,
+			       struct phys_vec *ranges,
 			       unsigned int nr, unsigned int attempt)
 {
 	struct iopt_dmabuf_domain *dd, *failed_dd = NULL;
@@ -463,7 +470,7 @@ static unsigned long iopt_dmabuf_nr_ioptes(unsigned long iova, u64 pa,
 /* IOPTEs a restore of @area to @ranges puts back in a domain of @pgsizes */
 static unsigned long iopt_dmabuf_area_cost(struct iopt_dmabuf *idma,
 					   struct iopt_area *area,
-					   const struct dma_buf_phys_range *ranges,
+					   const struct phys_vec *ranges,
 					   unsigned int nr, unsigned long pgsizes)
 {
 	unsigned long iova = iopt_area_iova(area);
@@ -480,7 +487,7 @@ static unsigned long iopt_dmabuf_area_cost(struct iopt_dmabuf *idma,
 		s = max(off, roff);
 		e = min_t(unsigned long, end, roff + ranges[i].len);
 		n += iopt_dmabuf_nr_ioptes(iova + (s - off),
-					   ranges[i].addr + (s - roff), e - s,
+					   ranges[i].paddr + (s - roff), e - s,
 					   pgsizes);
 	}
 	return n;
@@ -492,7 +499,7 @@ static unsigned long iopt_dmabuf_area_cost(struct iopt_dmabuf *idma,
  * promises PAGE_SIZE IOPTEs (disable_large_pages) gets nothing larger.
  */
 static unsigned long iopt_dmabuf_restore_cost(struct iopt_dmabuf *idma,
-					      const struct dma_buf_phys_range *ranges,
+					      const struct phys_vec *ranges,
 					      unsigned int nr)
 {
 	struct iopt_dmabuf_domain *dd;
@@ -580,10 +587,10 @@ static void iopt_dmabuf_stop_retry(struct iopt_dmabuf *idma)
 
 /*
  * Bring the IOPTEs in line with what the exporter says now. @nr < 0 is the
- * error of dma_buf_phys_get_ranges(): revoke. @ranges is consumed.
+ * error of dma_buf_phys_map(): revoke. @ranges is consumed.
  */
 static void iopt_dmabuf_update(struct iopt_dmabuf *idma,
-			       struct dma_buf_phys_range *ranges, int nr)
+			       struct phys_vec *ranges, int nr)
 {
 	unsigned long cost;
 	int rc;
@@ -591,9 +598,9 @@ static void iopt_dmabuf_update(struct iopt_dmabuf *idma,
 	lockdep_assert_held(&idma->pages->mutex);
 
 	/*
-	 * The exporter has ranges (it answered the count) but there was no
-	 * memory to read them: the old ones may be stale, so unmap, and
-	 * retry like a failed restore.
+	 * The exporter may have ranges but there was no memory to hand them
+	 * over: the old ones may be stale, so unmap, and retry like a failed
+	 * restore.
 	 */
 	if (nr == -ENOMEM) {
 		iopt_dmabuf_revoke(idma, nr);
@@ -637,11 +644,11 @@ static void iopt_dmabuf_update(struct iopt_dmabuf *idma,
 
 /* Ranges of the dma-buf, merged; Context: reservation lock held */
 static int iopt_dmabuf_get_ranges(struct dma_buf_attachment *attach,
-				  struct dma_buf_phys_range **ranges)
+				  struct phys_vec **ranges)
 {
 	int nr;
 
-	nr = dma_buf_phys_get_ranges(attach, ranges);
+	nr = dma_buf_phys_map(attach, ranges);
 	if (nr <= 0)
 		return nr ? nr : -EINVAL;
 	return iopt_dmabuf_merge_ranges(*ranges, nr);
@@ -654,15 +661,17 @@ static int iopt_dmabuf_get_ranges(struct dma_buf_attachment *attach,
  */
 static void iopt_dmabuf_move_notify(struct dma_buf_attachment *attach)
 {
-	struct iopt_pages *pages = attach->importer_priv;
-	struct dma_buf_phys_range *ranges = NULL;
+	struct iopt_dmabuf *idma = container_of(dma_buf_phys_attachment(attach),
+						struct iopt_dmabuf, phys);
+	struct iopt_pages *pages = idma->pages;
+	struct phys_vec *ranges = NULL;
 	int nr;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 
 	nr = iopt_dmabuf_get_ranges(attach, &ranges);
 	mutex_lock(&pages->mutex);
-	iopt_dmabuf_update(pages->dmabuf, ranges, nr);
+	iopt_dmabuf_update(idma, ranges, nr);
 	mutex_unlock(&pages->mutex);
 }
 
@@ -675,7 +684,7 @@ static void iopt_dmabuf_restore_work(struct work_struct *work)
 	struct iopt_dmabuf *idma = container_of(to_delayed_work(work),
 						struct iopt_dmabuf,
 						restore_work);
-	struct dma_buf_phys_range *ranges = NULL;
+	struct phys_vec *ranges = NULL;
 	struct iopt_pages *pages = idma->pages;
 	unsigned int attempt;
 	bool deferred;
@@ -683,7 +692,7 @@ static void iopt_dmabuf_restore_work(struct work_struct *work)
 
 	iopt_dmabuf_test_delay();
 	dma_resv_lock(idma->dmabuf->resv, NULL);
-	nr = iopt_dmabuf_get_ranges(idma->attach, &ranges);
+	nr = iopt_dmabuf_get_ranges(idma->phys.attach, &ranges);
 	mutex_lock(&pages->mutex);
 	deferred = idma->deferred;
 	/* Restored or revoked by move_notify, or unmapped, since */
@@ -729,11 +738,6 @@ out_unlock:
 	dma_resv_unlock(idma->dmabuf->resv);
 }
 
-static const struct dma_buf_attach_ops iopt_dmabuf_attach_ops = {
-	.allow_peer2peer = true,
-	.move_notify = iopt_dmabuf_move_notify,
-};
-
 /**
  * iopt_alloc_dmabuf_pages() - Make an iopt_pages for a slice of a dma-buf
  * @ictx: the iommufd whose IOAS maps the pages; it outlives them, as every
@@ -766,8 +770,7 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct iommufd_ctx *ictx,
 					   bool writable, bool from_va)
 {
 	unsigned long start_byte = start % PAGE_SIZE;
-	struct dma_buf_phys_range *ranges = NULL;
-	struct dma_buf_attachment *attach;
+	struct phys_vec *ranges = NULL;
 	struct iopt_pages *pages;
 	struct iopt_dmabuf *idma;
 	unsigned long last;
@@ -785,9 +788,6 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct iommufd_ctx *ictx,
 		return ERR_PTR(-EPERM);
 	if (readable && !(dmabuf->file->f_mode & FMODE_READ))
 		return ERR_PTR(-EPERM);
-	/* Before anything is allocated or attached */
-	if (!dma_buf_phys_supported(dmabuf))
-		return ERR_PTR(-EOPNOTSUPP);
 
 	/* The offset into the first page, like a VA, sets page_offset */
 	pages = iopt_alloc_pages((void __user *)start_byte, length, writable);
@@ -816,16 +816,15 @@ struct iopt_pages *iopt_alloc_dmabuf_pages(struct iommufd_ctx *ictx,
 	pages->dmabuf = idma;
 	pages->type = IOPT_ADDRESS_DMABUF;
 
-	attach = dma_buf_phys_attach(dmabuf, &iopt_dmabuf_attach_ops, pages);
-	if (IS_ERR(attach)) {
-		rc = PTR_ERR(attach);
+	/* A dma-buf of another exporter is refused before it is attached */
+	rc = dma_buf_phys_attach(dmabuf, iopt_dmabuf_dev, &idma->phys,
+				 iopt_dmabuf_move_notify);
+	if (rc)
 		goto err_put_pages;
-	}
-	idma->attach = attach;
 
 	/* Also tells lockdep that pages->mutex nests inside the resv lock */
 	dma_resv_lock(dmabuf->resv, NULL);
-	nr = iopt_dmabuf_get_ranges(attach, &ranges);
+	nr = iopt_dmabuf_get_ranges(idma->phys.attach, &ranges);
 	mutex_lock(&pages->mutex);
 	/*
 	 * A move_notify may have come in since the attachment went on the
@@ -896,8 +895,8 @@ void iopt_dmabuf_release(struct iopt_pages *pages)
 	/* Nothing can queue it any more, see above; the ictx is still alive */
 	if (idma->deferred)
 		iopt_dmabuf_deferred_done(idma);
-	if (idma->attach)
-		dma_buf_phys_detach(idma->attach);
+	if (idma->phys.attach)
+		dma_buf_detach(idma->dmabuf, idma->phys.attach);
 	WARN_ON(!list_empty(&idma->areas));
 	trace_iommufd_dmabuf_release(iopt_dmabuf_ino(idma), idma->revoke_count,
 				     idma->restore_count);
@@ -1154,7 +1153,7 @@ unsigned long iopt_dmabuf_align_addr(struct iopt_pages *pages,
 	mutex_lock(&pages->mutex);
 	for (i = 0; i != idma->nr_ranges; roff += idma->ranges[i].len, i++) {
 		if (off < roff + idma->ranges[i].len) {
-			addr = idma->ranges[i].addr + (off - roff);
+			addr = idma->ranges[i].paddr + (off - roff);
 			break;
 		}
 	}
@@ -1170,7 +1169,7 @@ unsigned long iopt_dmabuf_align_addr(struct iopt_pages *pages,
  * at least one range holds a whole @size aligned block of the slice. The
  * physical address of byte 0 of the slice goes to @addr.
  */
-static bool iopt_dmabuf_congruent(const struct dma_buf_phys_range *ranges,
+static bool iopt_dmabuf_congruent(const struct phys_vec *ranges,
 				  unsigned int nr, unsigned long off,
 				  unsigned long length, unsigned long size,
 				  u64 *addr)
@@ -1181,7 +1180,7 @@ static bool iopt_dmabuf_congruent(const struct dma_buf_phys_range *ranges,
 	unsigned int i;
 
 	for (i = 0; i != nr && roff < end; roff += ranges[i].len, i++) {
-		const struct dma_buf_phys_range *r = &ranges[i];
+		const struct phys_vec *r = &ranges[i];
 		unsigned long s, e;
 		u64 pa, first;
 
@@ -1189,7 +1188,7 @@ static bool iopt_dmabuf_congruent(const struct dma_buf_phys_range *ranges,
 			continue;
 		s = max(off, roff);
 		e = min_t(unsigned long, end, roff + r->len);
-		pa = r->addr + (s - roff);
+		pa = r->paddr + (s - roff);
 		if (s == off)
 			*addr = pa;
 		else if ((pa - (s - off) - *addr) & (size - 1))
@@ -1280,8 +1279,8 @@ int iopt_dmabuf_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 {
 	struct iopt_dmabuf *idma = pages->dmabuf;
 	unsigned long off = idma->start + start_byte;
-	struct dma_buf_phys_range whole = {
-		.addr = 0, .len = idma->dmabuf->size,
+	struct phys_vec whole = {
+		.paddr = 0, .len = idma->dmabuf->size,
 	};
 	unsigned int i;
 	int rc = -ENOSPC;
@@ -1346,12 +1345,15 @@ int iopt_dmabuf_wait_restores(struct iommufd_ctx *ictx)
 
 /**
  * iommufd_dmabuf_init() - Set up the dma-buf importer at module load
+ * @dev: iommufd's misc device, registered for as long as the module is
+ *	loaded; the device of every dma-buf attachment
  *
  * Without memory for its workqueue every restore is done inside
  * move_notify and retries go to system_wq.
  */
-void iommufd_dmabuf_init(void)
+void iommufd_dmabuf_init(struct device *dev)
 {
+	iopt_dmabuf_dev = dev;
 	iopt_dmabuf_wq = alloc_workqueue("iommufd_dmabuf_restore",
 					 WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	iopt_dmabuf_debugfs_init();
@@ -1368,4 +1370,5 @@ void iommufd_dmabuf_exit(void)
 	if (iopt_dmabuf_wq)
 		destroy_workqueue(iopt_dmabuf_wq);
 	iopt_dmabuf_wq = NULL;
+	iopt_dmabuf_dev = NULL;
 }

@@ -87,7 +87,7 @@
  *     io_pagetable::iova_rwsem
  *       iopt_dmabuf_all_lock              debugfs list
  *       iopt_dmabuf::restore_work         waited for at release
- *         dma_buf::resv                   dma_buf_phys_detach() at release
+ *         dma_buf::resv                   dma_buf_detach() at release
  *           iopt_pages::mutex             own lock class for dma-buf pages
  *             iommu driver locks, fs_reclaim (page table allocation)
  *
@@ -96,7 +96,7 @@
  *   is why the (area, domain) pairs are recorded under iopt_pages::mutex
  *   instead of being looked up in the io_pagetable.
  * - dma_buf::resv is never taken with iopt_pages::mutex held:
- *   dma_buf_phys_detach() runs from iopt_release_pages(), which holds no
+ *   dma_buf_detach() runs from iopt_release_pages(), which holds no
  *   pages mutex (it may hold domains_rwsem and iova_rwsem).
  * - restore_work takes dma_buf::resv, then iopt_pages::mutex, exactly like
  *   move_notify, and nothing else. iopt_dmabuf_release() waits for it with
@@ -156,7 +156,8 @@ struct iopt_dmabuf_area {
  * @pages: the iopt_pages this belongs to
  * @ictx: the iommufd that made @pages; counts its deferred restores
  * @dmabuf: the dma-buf, referenced until iopt_dmabuf_release()
- * @attach: the dma_buf_phys_attach() attachment, NULL until attached
+ * @phys: the dma_buf_phys_attach() attachment; @phys.attach is NULL until
+ *	attached
  * @start: offset in the dma-buf of byte 0 of page index 0, page aligned
  * @all_node: entry in the debugfs list, protected by iopt_dmabuf_all_lock
  * @ranges: the current ranges, physically contiguous neighbours merged;
@@ -188,11 +189,11 @@ struct iopt_dmabuf {
 	struct iopt_pages *pages;
 	struct iommufd_ctx *ictx;
 	struct dma_buf *dmabuf;
-	struct dma_buf_attachment *attach;
+	struct dma_buf_phys_attachment phys;
 	unsigned long start;
 	struct list_head all_node;
 
-	struct dma_buf_phys_range *ranges;
+	struct phys_vec *ranges;
 	unsigned int nr_ranges;
 	bool from_va;
 	bool revoked;

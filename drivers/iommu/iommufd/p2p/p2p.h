@@ -69,6 +69,7 @@
 
 #include "../io_pagetable.h"
 
+struct device;
 struct dma_buf;
 struct iommu_domain;
 struct page;
@@ -182,11 +183,11 @@ int iopt_dmabuf_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 			   struct iopt_pages *pages, unsigned long start_byte,
 			   unsigned long length);
 #if IS_ENABLED(CONFIG_DMA_SHARED_BUFFER)
-void iommufd_dmabuf_init(void);
+void iommufd_dmabuf_init(struct device *dev);
 void iommufd_dmabuf_exit(void);
 int iopt_dmabuf_wait_restores(struct iommufd_ctx *ictx);
 #else
-static inline void iommufd_dmabuf_init(void) { }
+static inline void iommufd_dmabuf_init(struct device *dev) { }
 static inline void iommufd_dmabuf_exit(void) { }
 static inline int iopt_dmabuf_wait_restores(struct iommufd_ctx *ictx)
 {

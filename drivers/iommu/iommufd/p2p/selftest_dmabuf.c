@@ -72,11 +72,13 @@ iommufd_test_dmabuf_chunk_phys(const struct iommufd_test_dmabuf_chunk *c)
 	return page_to_phys(c->page) + (phys_addr_t)c->skip * PAGE_SIZE;
 }
 
+static struct dma_buf_phys_exporter iommufd_test_dmabuf_exporter;
+
 static int iommufd_test_dmabuf_attach(struct dma_buf *dmabuf,
 				      struct dma_buf_attachment *attach)
 {
 	/* There is no DMA mapping to give anybody else */
-	if (!dma_buf_attachment_is_phys(attach))
+	if (!dma_buf_phys_is_attachment(&iommufd_test_dmabuf_exporter, attach))
 		return -EOPNOTSUPP;
 	return 0;
 }
@@ -129,31 +131,36 @@ static const struct dma_buf_ops iommufd_test_dmabuf_ops = {
 	.release = iommufd_test_dmabuf_release,
 };
 
-static int iommufd_test_dmabuf_phys_ranges(struct dma_buf_attachment *attach,
-					   struct dma_buf_phys_range *ranges,
-					   unsigned int max_ranges)
+static int iommufd_test_dmabuf_map_phys(struct dma_buf_attachment *attach,
+					struct phys_vec **phys)
 {
 	struct iommufd_test_dmabuf *priv = attach->dmabuf->priv;
+	struct phys_vec *p;
 	unsigned int i;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 
 	if (priv->revoked)
 		return -ENODEV;
-	for (i = 0; i != min(max_ranges, priv->nr_ranges); i++) {
-		ranges[i].addr = iommufd_test_dmabuf_chunk_phys(&priv->ranges[i]);
-		ranges[i].len = priv->ranges[i].len;
+	p = kvmalloc_array(priv->nr_ranges, sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	for (i = 0; i != priv->nr_ranges; i++) {
+		p[i].paddr = iommufd_test_dmabuf_chunk_phys(&priv->ranges[i]);
+		p[i].len = priv->ranges[i].len;
 	}
+	*phys = p;
 	return priv->nr_ranges;
 }
 
 static const struct dma_buf_phys_ops iommufd_test_dmabuf_phys_ops = {
-	.get_ranges = iommufd_test_dmabuf_phys_ranges,
+	.map_phys = iommufd_test_dmabuf_map_phys,
 };
 
 static struct dma_buf_phys_exporter iommufd_test_dmabuf_exporter = {
 	.dmabuf_ops = &iommufd_test_dmabuf_ops,
 	.phys_ops = &iommufd_test_dmabuf_phys_ops,
+	.owner = THIS_MODULE,
 };
 
 static bool iommufd_test_dmabuf_registered;
@@ -425,7 +432,8 @@ static int iommufd_test_dmabuf_query(struct iommufd_ucmd *ucmd,
 	dma_resv_lock(dmabuf->resv, NULL);
 	list_for_each_entry(attach, &dmabuf->attachments, node) {
 		nr_attach++;
-		if (dma_buf_attachment_is_phys(attach))
+		if (dma_buf_phys_is_attachment(&iommufd_test_dmabuf_exporter,
+					       attach))
 			nr_phys++;
 	}
 	if (priv) {

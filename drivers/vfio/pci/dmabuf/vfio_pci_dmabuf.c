@@ -21,6 +21,20 @@ MODULE_IMPORT_NS(DMA_BUF);
 
 static atomic64_t vfio_pci_dmabuf_next_id = ATOMIC64_INIT(0);
 
+static struct dma_buf_phys_exporter vfio_pci_dmabuf_phys_exporter;
+
+/**
+ * vfio_pci_dmabuf_is_phys - is this a physical address importer's attachment
+ * @attach: an attachment of a vfio-pci dma-buf
+ *
+ * Return: true for an attachment of dma_buf_phys_attach() (iommufd).
+ */
+bool vfio_pci_dmabuf_is_phys(const struct dma_buf_attachment *attach)
+{
+	return dma_buf_phys_is_attachment(&vfio_pci_dmabuf_phys_exporter,
+					  attach);
+}
+
 static int vfio_pci_dmabuf_attach(struct dma_buf *dmabuf,
 				  struct dma_buf_attachment *attach)
 {
@@ -28,7 +42,7 @@ static int vfio_pci_dmabuf_attach(struct dma_buf *dmabuf,
 	struct pci_dev *pdev = priv->pdev;
 	struct vfio_pci_dmabuf_attach *ap;
 	enum vfio_pci_dmabuf_path type = VFIO_PCI_DMABUF_PATH_NONE;
-	bool phys = dma_buf_attachment_is_phys(attach);
+	bool phys = vfio_pci_dmabuf_is_phys(attach);
 	enum vfio_pci_dmabuf_state state;
 	int ret;
 
@@ -60,7 +74,7 @@ static int vfio_pci_dmabuf_attach(struct dma_buf *dmabuf,
 
 	/*
 	 * A physical address importer (iommufd) has no DMA device and never
-	 * maps: it reads the ranges with dma_buf_phys_get_ranges() and puts
+	 * maps: it reads the ranges with dma_buf_phys_map() and puts
 	 * them into IOMMU page tables of its own. No attach->priv.
 	 */
 	if (phys) {
@@ -122,7 +136,7 @@ vfio_pci_dmabuf_map(struct dma_buf_attachment *attach,
 	if (priv->state != VFIO_PCI_DMABUF_ACTIVE)
 		return ERR_PTR(-ENODEV);
 	/* Physical address importers read the ranges instead */
-	if (dma_buf_attachment_is_phys(attach))
+	if (vfio_pci_dmabuf_is_phys(attach))
 		return ERR_PTR(-EOPNOTSUPP);
 	if (WARN_ON_ONCE(!ap))
 		return ERR_PTR(-EINVAL);
@@ -213,39 +227,43 @@ static const struct dma_buf_ops vfio_pci_dmabuf_ops = {
 	/* No mmap, vmap or CPU access: dma_buf_mmap() fails with -EINVAL. */
 };
 
+static bool vfio_pci_dmabuf_vma_is_ours(struct vm_area_struct *vma);
+static struct dma_buf *
+vfio_pci_dmabuf_vma_get(const struct dma_buf_phys_vma *vma, unsigned long addr,
+			unsigned long len, bool writable);
+
 /*
- * dma_buf_phys_ops.get_ranges: the CPU physical addresses of the exported
+ * dma_buf_phys_ops.map_phys: the CPU physical addresses of the exported
  * slices, while ACTIVE. Revoke and restore already send move_notify under
  * the reservation lock after changing the state, which is what a physical
  * address importer needs to drop and re-create its IOMMU mappings: it
  * unmaps synchronously inside move_notify, so nr_mappings does not count
  * it.
  */
-static bool vfio_pci_dmabuf_vma_is_ours(struct vm_area_struct *vma);
-static struct dma_buf *
-vfio_pci_dmabuf_vma_get(const struct dma_buf_phys_vma *vma, unsigned long addr,
-			unsigned long len, bool writable);
-
-static int vfio_pci_dmabuf_get_ranges(struct dma_buf_attachment *attach,
-				      struct dma_buf_phys_range *ranges,
-				      unsigned int max_ranges)
+static int vfio_pci_dmabuf_map_phys(struct dma_buf_attachment *attach,
+				    struct phys_vec **phys)
 {
 	struct vfio_pci_dmabuf *priv = attach->dmabuf->priv;
+	struct phys_vec *p;
 	u32 i;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 
 	if (priv->state != VFIO_PCI_DMABUF_ACTIVE)
 		return -ENODEV;
-	for (i = 0; i < min_t(u32, max_ranges, priv->nr_ranges); i++) {
-		ranges[i].addr = priv->ranges[i].phys;
-		ranges[i].len = priv->ranges[i].length;
+	p = kvmalloc_array(priv->nr_ranges, sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	for (i = 0; i < priv->nr_ranges; i++) {
+		p[i].paddr = priv->ranges[i].phys;
+		p[i].len = priv->ranges[i].length;
 	}
+	*phys = p;
 	return priv->nr_ranges;
 }
 
 static const struct dma_buf_phys_ops vfio_pci_dmabuf_phys_ops = {
-	.get_ranges = vfio_pci_dmabuf_get_ranges,
+	.map_phys = vfio_pci_dmabuf_map_phys,
 	.vma_is_ours = vfio_pci_dmabuf_vma_is_ours,
 	.vma_get_dmabuf = vfio_pci_dmabuf_vma_get,
 };

@@ -20,10 +20,10 @@
  * never map again.  attach and map_dma_buf fail with -ENODEV unless ACTIVE,
  * except that a physical address importer may attach while REVOKED.
  *
- * Physical address importers (dma_buf_attachment_is_phys(): iommufd, see
+ * Physical address importers (vfio_pci_dmabuf_is_phys(): iommufd, see
  * include/linux/dma-buf-phys.h) attach without a P2P path and never map:
  * map_dma_buf refuses them with -EOPNOTSUPP.  They read the BAR's CPU
- * physical ranges with dma_buf_phys_get_ranges(), which answers -ENODEV
+ * physical ranges with dma_buf_phys_map(), which answers -ENODEV
  * unless ACTIVE, and remove their IOMMU mappings synchronously inside the
  * move_notify of a revoke, so they never count in nr_mappings.  The
  * move_notify of a restore lets them map again.
@@ -197,6 +197,7 @@ struct vfio_pci_dmabuf_attach {
 };
 
 /* vfio_pci_dmabuf.c */
+bool vfio_pci_dmabuf_is_phys(const struct dma_buf_attachment *attach);
 struct vfio_pci_core_device *vfio_pci_dmabuf_take_vdev(struct vfio_pci_dmabuf *priv);
 
 /* vfio_pci_dmabuf_validate.c */

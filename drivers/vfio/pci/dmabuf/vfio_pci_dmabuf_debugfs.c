@@ -12,7 +12,6 @@
  * (the first record is one line).
  */
 #include <linux/debugfs.h>
-#include <linux/dma-buf-phys.h>
 #include <linux/dma-resv.h>
 #include <linux/seq_file.h>
 
@@ -67,7 +66,7 @@ static int vfio_pci_dmabuf_show_one(struct seq_file *s,
 
 		if (ap)
 			map = vfio_pci_dmabuf_map_type_name(ap->map_type);
-		else if (dma_buf_attachment_is_phys(attach))
+		else if (vfio_pci_dmabuf_is_phys(attach))
 			map = "phys";
 		seq_printf(s, "  importer %s map %s\n", dev_name(attach->dev),
 			   map);

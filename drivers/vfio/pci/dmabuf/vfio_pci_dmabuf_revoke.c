@@ -10,7 +10,6 @@
  * vfio_pci_dmabuf_reset_prepare().  See vfio_pci_dmabuf.h for the state
  * machine and the lock order.
  */
-#include <linux/dma-buf-phys.h>
 #include <linux/dma-resv.h>
 #include <linux/jiffies.h>
 #include <linux/moduleparam.h>
@@ -126,7 +125,7 @@ static void vfio_pci_dmabuf_report_importers(struct vfio_pci_dmabuf *priv,
 		 * Physical address importers never map and add no fences:
 		 * they unmap inside move_notify, see the header.
 		 */
-		if (dma_buf_attachment_is_phys(attach) ||
+		if (vfio_pci_dmabuf_is_phys(attach) ||
 		    (!fences && !ap->nr_mapped))
 			continue;
 		pci_warn(priv->pdev,
