@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 
 #include "../kselftest_harness.h"
-#include "dmabuf_util.h"
+#include "p2p_utils.h"
 
 #define RAM_IOVA	0x100000ULL
 #define BAR_IOVA	0x40000000ULL

@@ -46,7 +46,7 @@
 #include <linux/iommufd.h>
 #include "compat.h"
 #include "../kselftest_harness.h"
-#include "vfio_util.h"
+#include "p2p_utils.h"
 
 #define FZ_PAGE			4096ULL
 #define FZ_MAX_THREADS		8
@@ -540,20 +540,9 @@ struct fz_map_args {
 
 static int fz_map_file(struct fz_ctx *ctx, struct fz_map_args *m)
 {
-	struct iommu_ioas_map_file cmd = {
-		.size = sizeof(cmd),
-		.flags = m->flags,
-		.ioas_id = m->ioas_id,
-		.fd = m->fd,
-		.start = m->start,
-		.length = m->length,
-		.iova = m->iova,
-	};
-	int ret = fz_ioctl(ctx->iommufd, IOMMU_IOAS_MAP_FILE, &cmd);
-
-	if (!ret)
-		m->iova = cmd.iova;
-	return ret;
+	return _test_ioctl_ioas_map_file(ctx->iommufd, m->ioas_id, m->fd,
+					 m->start, m->length, &m->iova,
+					 m->flags);
 }
 
 static int fz_unmap(struct fz_ctx *ctx, uint32_t ioas_id, uint64_t iova,

@@ -27,7 +27,6 @@
 #define FUZZ_DEFAULT_THREADS	3
 
 #include "fuzz_common.c"
-#include "dmabuf_util.h"
 
 #define DV_BAR		VFIO_PCI_BAR2_REGION_INDEX
 #define DV_NDEV		2
@@ -138,6 +137,7 @@ static int be_setup(struct fz_ctx *ctx)
 	static const char *const bdfs[DV_NDEV] = { P2P_IVSHMEM0, P2P_IVSHMEM_RP };
 	struct fz_obj *mem;
 	unsigned int i;
+	uint64_t iova;
 	int ret;
 
 	memset(&dv, 0, sizeof(dv));
@@ -182,10 +182,11 @@ static int be_setup(struct fz_ctx *ctx)
 		return -EIO;
 	mem->map = mmap(NULL, mem->size, PROT_READ | PROT_WRITE, MAP_SHARED,
 			mem->fd, 0);
-	if (mem->map == MAP_FAILED || p2p_map_file(ctx->iommufd,
-						   ctx->ioas[0].id, mem->fd, 0,
-						   mem->size, DV_IOVA_MEM,
-						   FZ_MAP_RW))
+	iova = DV_IOVA_MEM;
+	if (mem->map == MAP_FAILED ||
+	    _test_ioctl_ioas_map_file(ctx->iommufd, ctx->ioas[0].id, mem->fd, 0,
+				      mem->size, &iova,
+				      FZ_MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA))
 		return -EIO;
 	memset(mem->map, 0, mem->size);
 	fz_reg_add(ctx, 0, DV_IOVA_MEM, mem->size, mem, 0, true, true, -1);

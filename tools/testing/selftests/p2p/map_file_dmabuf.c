@@ -31,10 +31,8 @@
 
 #include "compat.h"
 #include "../iommu/iommufd_utils.h"
-#include "mock_util.h"
-#include "vfio_util.h"
+#include "p2p_utils.h"
 
-#define MAP_RW (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
 #define MAX_RANGES 4
 #define DMABUF_AREAS "/sys/kernel/debug/iommufd/dmabuf_areas"
 /* Fails the importer's iommu_map() in any context, kworkers included */
@@ -43,25 +41,6 @@
 static __attribute__((constructor)) void setup_sizes(void)
 {
 	PAGE_SIZE = sysconf(_SC_PAGE_SIZE);
-}
-
-static int map_file(int fd, uint32_t ioas_id, int dfd, uint64_t start,
-		    uint64_t length, uint64_t *iova, uint32_t flags)
-{
-	struct iommu_ioas_map_file cmd = {
-		.size = sizeof(cmd),
-		.flags = flags,
-		.ioas_id = ioas_id,
-		.fd = dfd,
-		.start = start,
-		.length = length,
-		.iova = *iova,
-	};
-	int ret;
-
-	ret = ioctl(fd, IOMMU_IOAS_MAP_FILE, &cmd);
-	*iova = cmd.iova;
-	return ret ? -errno : 0;
 }
 
 /* A mock dma-buf of @nr ranges of @pages[i] pages; fd or -errno */
@@ -295,8 +274,7 @@ TEST_F(dmabuf, map_layout)
 {
 	uint64_t iova = 0;
 
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	check_all(0, self->size, iova, true, false);
 	EXPECT_EQ(1, dmabuf_attachments(self->fd, self->dfd));
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
@@ -324,31 +302,24 @@ TEST_F(dmabuf, map_slice)
 	uint64_t start = PAGE_SIZE, len = self->size - 2 * PAGE_SIZE;
 	uint64_t iova = MOCK_APERTURE_START + 64 * PAGE_SIZE;
 
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, start, len,
-			      &iova, MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
+	test_ioctl_ioas_map_file_fixed(self->dfd, start, len, iova);
 	check_all(start, len, iova, true, false);
 	test_ioctl_ioas_unmap(iova, len);
 }
 
 TEST_F(dmabuf, bounds)
 {
-	uint64_t iova = 0;
-
-	EXPECT_EQ(-EINVAL, map_file(self->fd, self->ioas_id, self->dfd, 0, 0,
-				    &iova, MAP_RW));
-	EXPECT_EQ(-EINVAL, map_file(self->fd, self->ioas_id, self->dfd, 0,
-				    self->size + PAGE_SIZE, &iova, MAP_RW));
-	EXPECT_EQ(-EINVAL, map_file(self->fd, self->ioas_id, self->dfd,
-				    self->size, PAGE_SIZE, &iova, MAP_RW));
-	EXPECT_EQ(-EINVAL, map_file(self->fd, self->ioas_id, self->dfd,
-				    PAGE_SIZE, self->size, &iova, MAP_RW));
-	EXPECT_EQ(-EOVERFLOW, map_file(self->fd, self->ioas_id, self->dfd,
-				       -PAGE_SIZE, 2 * PAGE_SIZE, &iova,
-				       MAP_RW));
-	EXPECT_EQ(-EINVAL, map_file(self->fd, self->ioas_id, self->dfd, 0,
-				    PAGE_SIZE, &iova, 0));
-	EXPECT_EQ(-EBADF, map_file(self->fd, self->ioas_id, 1000, 0,
-				   PAGE_SIZE, &iova, MAP_RW));
+	test_err_ioctl_ioas_map_file(EINVAL, self->dfd, 0, 0, MAP_RW);
+	test_err_ioctl_ioas_map_file(EINVAL, self->dfd, 0,
+				     self->size + PAGE_SIZE, MAP_RW);
+	test_err_ioctl_ioas_map_file(EINVAL, self->dfd, self->size, PAGE_SIZE,
+				     MAP_RW);
+	test_err_ioctl_ioas_map_file(EINVAL, self->dfd, PAGE_SIZE, self->size,
+				     MAP_RW);
+	test_err_ioctl_ioas_map_file(EOVERFLOW, self->dfd, -PAGE_SIZE,
+				     2 * PAGE_SIZE, MAP_RW);
+	test_err_ioctl_ioas_map_file(EINVAL, self->dfd, 0, PAGE_SIZE, 0);
+	test_err_ioctl_ioas_map_file(EBADF, 1000, 0, PAGE_SIZE, MAP_RW);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
 }
 
@@ -356,8 +327,7 @@ TEST_F(dmabuf, revoke_restore)
 {
 	uint64_t iova = 0;
 
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	check_all(0, self->size, iova, true, false);
 
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
@@ -385,8 +355,7 @@ TEST_F(dmabuf, attach_while_revoked)
 	uint64_t iova = 0;
 	uint32_t hwpt;
 
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 	test_cmd_mock_domain(self->ioas_id, NULL, &hwpt, NULL);
 	EXPECT_EQ(0, check_iova(_metadata, self->fd, hwpt, self->r,
@@ -413,8 +382,7 @@ TEST_F(dmabuf, restore_retry)
 	if (access(FAIL_MAP, F_OK))
 		SKIP(return, "no %s (CONFIG_IOMMUFD_TEST, CONFIG_FAULT_INJECTION_DEBUG_FS)",
 		     FAIL_MAP);
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	check_all(0, self->size, iova, true, false);
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 
@@ -482,8 +450,7 @@ TEST_F(dmabuf, restore_retry_unmap)
 	if (access(FAIL_MAP, F_OK))
 		SKIP(return, "no %s (CONFIG_IOMMUFD_TEST, CONFIG_FAULT_INJECTION_DEBUG_FS)",
 		     FAIL_MAP);
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 	ASSERT_EQ(0, fail_map(true));
 	EXPECT_EQ(0, mock_revoke(self->fd, self->dfd, false));
@@ -495,8 +462,7 @@ TEST_F(dmabuf, restore_retry_unmap)
 	/* And once more, dropping the whole iommufd instead */
 	iova = 0;
 	ASSERT_EQ(0, fail_map(false));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 	ASSERT_EQ(0, fail_map(true));
 	EXPECT_EQ(0, mock_revoke(self->fd, self->dfd, false));
@@ -515,12 +481,10 @@ TEST_F(dmabuf, map_revoked)
 	uint64_t iova = 0;
 
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
-	EXPECT_EQ(-ENODEV, map_file(self->fd, self->ioas_id, self->dfd, 0,
-				    self->size, &iova, MAP_RW));
+	test_err_ioctl_ioas_map_file(ENODEV, self->dfd, 0, self->size, MAP_RW);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	check_all(0, self->size, iova, true, false);
 }
 
@@ -529,16 +493,12 @@ TEST_F(dmabuf, unmap_map_around_revoke)
 {
 	uint64_t iova = MOCK_APERTURE_START, iova2;
 
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova,
-			      MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
+	test_ioctl_ioas_map_file_fixed(self->dfd, 0, self->size, iova);
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 	test_ioctl_ioas_unmap(iova, self->size);
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	iova2 = iova;
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova2,
-			      MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
+	test_ioctl_ioas_map_file_fixed(self->dfd, 0, self->size, iova2);
 	check_all(0, self->size, iova, true, false);
 	EXPECT_EQ(1, dmabuf_attachments(self->fd, self->dfd));
 }
@@ -553,8 +513,7 @@ TEST_F(dmabuf, copy_follows_source)
 	};
 	uint32_t ioas2, hwpt2;
 
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	test_ioctl_ioas_alloc(&ioas2);
 	test_cmd_mock_domain(ioas2, NULL, &hwpt2, NULL);
 	copy.dst_ioas_id = ioas2;
@@ -590,8 +549,7 @@ TEST_F(dmabuf, access_refused)
 	uint32_t access_id, pages_id;
 	char buf[64];
 
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	test_cmd_create_access(self->ioas_id, &access_id,
 			       MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
 	EXPECT_ERRNO(EINVAL, _test_cmd_access_pages(self->fd, access_id, iova,
@@ -616,11 +574,10 @@ TEST_F(dmabuf, write_needs_rdwr_fd)
 	ro = mock_dmabuf(self->fd, variant->pages, variant->nr,
 			 O_RDONLY | O_CLOEXEC, 0, r);
 	ASSERT_LE(0, ro);
-	EXPECT_EQ(-EPERM, map_file(self->fd, self->ioas_id, ro, 0, self->size,
-				   &iova, MAP_RW));
+	test_err_ioctl_ioas_map_file(EPERM, ro, 0, self->size, MAP_RW);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, ro));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, ro, 0, self->size,
-			      &iova, IOMMU_IOAS_MAP_READABLE));
+	ASSERT_EQ(0, _test_ioctl_ioas_map_file(self->fd, self->ioas_id, ro, 0, self->size,
+					       &iova, IOMMU_IOAS_MAP_READABLE));
 	memcpy(self->r, r, sizeof(r));
 	check_all(0, self->size, iova, false, false);
 	test_ioctl_ioas_unmap(iova, self->size);
@@ -639,14 +596,13 @@ TEST_F(dmabuf, read_needs_readable_fd)
 	wo = mock_dmabuf(self->fd, variant->pages, variant->nr,
 			 O_WRONLY | O_CLOEXEC, 0, r);
 	ASSERT_LE(0, wo);
-	EXPECT_EQ(-EPERM, map_file(self->fd, self->ioas_id, wo, 0, self->size,
-				   &iova, MAP_RW));
-	EXPECT_EQ(-EPERM, map_file(self->fd, self->ioas_id, wo, 0, self->size,
-				   &iova, IOMMU_IOAS_MAP_READABLE));
+	test_err_ioctl_ioas_map_file(EPERM, wo, 0, self->size, MAP_RW);
+	test_err_ioctl_ioas_map_file(EPERM, wo, 0, self->size,
+				     IOMMU_IOAS_MAP_READABLE);
 	/* Refused before anything was attached */
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, wo));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, wo, 0, self->size,
-			      &iova, IOMMU_IOAS_MAP_WRITEABLE));
+	ASSERT_EQ(0, _test_ioctl_ioas_map_file(self->fd, self->ioas_id, wo, 0, self->size,
+					       &iova, IOMMU_IOAS_MAP_WRITEABLE));
 	for (i = 0; i != variant->mock_domains; i++) {
 		ASSERT_EQ(0, read_iopte(self->fd, self->hwpt_ids[i], iova,
 					&phys, &flags));
@@ -677,8 +633,8 @@ TEST_F(dmabuf, split_refused)
 	vfio_ioas.ioas_id = ioas;
 	ASSERT_EQ(0, ioctl(self->fd, IOMMU_VFIO_IOAS, &vfio_ioas));
 	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
-	ASSERT_EQ(0, map_file(self->fd, ioas, self->dfd, 0, self->size, &iova,
-			      MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
+	ASSERT_EQ(0, _test_ioctl_ioas_map_file(self->fd, ioas, self->dfd, 0, self->size, &iova,
+					       MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
 	unmap.iova = iova + PAGE_SIZE;
 	unmap.size = PAGE_SIZE;
 	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
@@ -697,8 +653,7 @@ TEST_F(dmabuf, no_pins)
 
 	if (before < 0)
 		SKIP(return, "no FOLL_PIN counters in /proc/vmstat");
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	EXPECT_EQ(before, pins_outstanding());
 	test_ioctl_ioas_unmap(iova, self->size);
 }
@@ -727,14 +682,12 @@ static int make_udmabuf(size_t size, int *memfd)
 
 TEST_F(dmabuf, foreign_udmabuf)
 {
-	uint64_t iova = 0;
 	int memfd = -1, fd;
 
 	fd = make_udmabuf(4 * PAGE_SIZE, &memfd);
 	if (fd < 0)
 		SKIP(return, "no udmabuf (CONFIG_UDMABUF)");
-	EXPECT_EQ(-EOPNOTSUPP, map_file(self->fd, self->ioas_id, fd, 0,
-					4 * PAGE_SIZE, &iova, MAP_RW));
+	test_err_ioctl_ioas_map_file(EOPNOTSUPP, fd, 0, 4 * PAGE_SIZE, MAP_RW);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, fd));
 	/* Nothing of it stayed mapped or pinned either */
 	test_err_ioctl_ioas_unmap(ENOENT, MOCK_APERTURE_START, 4 * PAGE_SIZE);
@@ -749,7 +702,6 @@ TEST_F(dmabuf, foreign_vgem)
 		.width = 1024, .height = 4, .bpp = 32,
 	};
 	drmVersionPtr ver;
-	uint64_t iova = 0;
 	int card, fd = -1;
 	char path[32];
 	int i;
@@ -772,8 +724,7 @@ TEST_F(dmabuf, foreign_vgem)
 	ASSERT_EQ(0, drmPrimeHandleToFD(card, dumb.handle, DRM_CLOEXEC | DRM_RDWR,
 					&fd));
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-EOPNOTSUPP, map_file(self->fd, self->ioas_id, fd, 0,
-					PAGE_SIZE, &iova, MAP_RW));
+	test_err_ioctl_ioas_map_file(EOPNOTSUPP, fd, 0, PAGE_SIZE, MAP_RW);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, fd));
 	close(fd);
 	close(card);
@@ -812,8 +763,7 @@ static void huge_case(struct __test_metadata *_metadata,
 
 	dfd = mock_dmabuf(self->fd, &pages, 1, O_RDWR, flags, &r);
 	ASSERT_LE(0, dfd);
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, dfd, 0, r.length,
-			      &iova, MAP_RW));
+	test_ioctl_ioas_map_file(dfd, 0, r.length, &iova);
 	/* An aligned range gets an IOVA that keeps the physical alignment */
 	if (want_huge)
 		EXPECT_EQ(r.out_phys & ((1U << 20) - 1),
@@ -906,8 +856,7 @@ static void align_case(struct __test_metadata *_metadata,
 
 	ASSERT_EQ(0, allow_window(self->fd, self->ioas_id, start,
 				  ALIGN_SIZE));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      ALIGN_SIZE, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, ALIGN_SIZE, &iova);
 	EXPECT_EQ(start, iova);
 	EXPECT_EQ(want_align, iova_align(iova));
 	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, &self->r, 1,
@@ -922,8 +871,7 @@ TEST_F(dmabuf_align, ideal)
 
 	ASSERT_EQ(0, allow_window(self->fd, self->ioas_id, ALIGN_BASE,
 				  2 * ALIGN_SIZE));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      ALIGN_SIZE, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, ALIGN_SIZE, &iova);
 	EXPECT_EQ(0, iova % ALIGN_SIZE);
 	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, &self->r, 1,
 				0, ALIGN_SIZE, iova, true, false));
@@ -956,10 +904,8 @@ TEST_F(dmabuf_align, fallback_2m_fragmented)
 				  ALIGN_SIZE + (2ULL << 20)));
 	dfd2 = mock_dmabuf(self->fd, &pages, 1, O_RDWR | O_CLOEXEC, 0, &r2);
 	ASSERT_LE(0, dfd2);
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, dfd2, 0, 2ULL << 20,
-			      &iova, MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      ALIGN_SIZE, &iova2, MAP_RW));
+	test_ioctl_ioas_map_file_fixed(dfd2, 0, 2ULL << 20, iova);
+	test_ioctl_ioas_map_file(self->dfd, 0, ALIGN_SIZE, &iova2);
 	EXPECT_EQ(ALIGN_BASE + (2ULL << 20), iova2);
 	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, &self->r, 1,
 				0, ALIGN_SIZE, iova2, true, false));
@@ -973,13 +919,10 @@ TEST_F(dmabuf_align, fallback_2m_fragmented)
 /* No window of the size at any alignment: ENOSPC, nothing attached */
 TEST_F(dmabuf_align, enospc)
 {
-	uint64_t iova = 0;
-
 	ASSERT_EQ(0, allow_window(self->fd, self->ioas_id,
 				  ALIGN_BASE + PAGE_SIZE,
 				  ALIGN_SIZE - PAGE_SIZE));
-	EXPECT_EQ(-ENOSPC, map_file(self->fd, self->ioas_id, self->dfd, 0,
-				    ALIGN_SIZE, &iova, MAP_RW));
+	test_err_ioctl_ioas_map_file(ENOSPC, self->dfd, 0, ALIGN_SIZE, MAP_RW);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
 	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
 }
@@ -1063,8 +1006,7 @@ static void cong_case(struct __test_metadata *_metadata,
 
 	ASSERT_EQ(0, allow_windows(self->fd, self->ioas_id, &wstart, &wlen,
 				   1));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, start, len,
-			      &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, start, len, &iova);
 	EXPECT_EQ(want, iova);
 	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, self->r, 2,
 				start, len, iova, true, false));
@@ -1118,8 +1060,7 @@ TEST_F(dmabuf_congruent, fallback_small_hole)
 
 	ASSERT_EQ(0, allow_windows(self->fd, self->ioas_id, &wstart, &wlen,
 				   1));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, PAGE_SIZE,
-			      wlen, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, PAGE_SIZE, wlen, &iova);
 	EXPECT_EQ(CONG_BASE, iova);
 	EXPECT_FALSE(congruent(iova, self->r[0].out_phys + PAGE_SIZE, SZ_2M));
 	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, self->r, 2,
@@ -1135,8 +1076,7 @@ TEST_F(dmabuf_congruent, prefers_congruent_hole)
 	uint64_t iova = 0;
 
 	ASSERT_EQ(0, allow_windows(self->fd, self->ioas_id, starts, lens, 2));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, PAGE_SIZE,
-			      lens[0], &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, PAGE_SIZE, lens[0], &iova);
 	EXPECT_EQ(starts[1] + PAGE_SIZE, iova);
 	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, self->r, 2,
 				PAGE_SIZE, lens[0], iova, true, false));
@@ -1148,12 +1088,10 @@ TEST_F(dmabuf_congruent, enospc)
 {
 	uint64_t starts[2] = { CONG_BASE, CONG_BASE + (64ULL << 20) };
 	uint64_t lens[2] = { SZ_4M - 2 * PAGE_SIZE, SZ_2M };
-	uint64_t iova = 0;
 
 	ASSERT_EQ(0, allow_windows(self->fd, self->ioas_id, starts, lens, 2));
-	EXPECT_EQ(-ENOSPC, map_file(self->fd, self->ioas_id, self->dfd,
-				    PAGE_SIZE, SZ_4M - PAGE_SIZE, &iova,
-				    MAP_RW));
+	test_err_ioctl_ioas_map_file(ENOSPC, self->dfd, PAGE_SIZE,
+				     SZ_4M - PAGE_SIZE, MAP_RW);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
 	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
 }
@@ -1217,8 +1155,7 @@ FIXTURE_SETUP(dmabuf_deferred)
 				&self->r);
 	ASSERT_LE(0, self->dfd);
 	self->iova = 0;
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->r.length, &self->iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->r.length, &self->iova);
 	ASSERT_EQ(0, p2p_write_str(RESTORE_INLINE, "0"));
 }
 
@@ -1387,8 +1324,8 @@ static void *storm_map_unmap(void *arg)
 		int ret;
 
 		/* A dma-buf its exporter revoked cannot be mapped: ENODEV */
-		ret = map_file(st->fd, st->ioas_id, st->dfd, 0, st->length,
-			       &iova, MAP_RW);
+		ret = _test_ioctl_ioas_map_file(st->fd, st->ioas_id, st->dfd, 0, st->length,
+						&iova, MAP_RW);
 		if (ret) {
 			if (ret != -ENODEV)
 				st->errors++;

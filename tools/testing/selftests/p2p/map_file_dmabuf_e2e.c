@@ -29,7 +29,7 @@
 #include <linux/iommufd.h>
 #include "compat.h"
 #include "../kselftest_harness.h"
-#include "dmabuf_util.h"
+#include "p2p_utils.h"
 
 #define BAR		VFIO_PCI_BAR2_REGION_INDEX
 #define PAGE		4096ULL
@@ -40,7 +40,6 @@
  */
 #define IOVA_MEM	0x10000000ULL
 #define MEM_SIZE	0x10000ULL
-#define MAP_RW		(IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
 #define SENTINEL	DMABUF_SENTINEL
 /* BAR areas of this file, one per test (other files stay below 0x900000) */
 #define AREA(n)		(0xc00000ULL + (n) * 0x20000ULL)
@@ -129,8 +128,8 @@ FIXTURE_SETUP(vmp2p)
 			 self->memfd, 0);
 	ASSERT_NE(MAP_FAILED, self->mem);
 	memset(self->mem, 0, MEM_SIZE);
-	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->memfd, 0,
-				  MEM_SIZE, IOVA_MEM, MAP_RW));
+	test_ioctl_ioas_map_file_id(self->iommufd, self->ioas, self->memfd, 0,
+				    MEM_SIZE, IOVA_MEM, MAP_RW);
 }
 
 static void deferred_undo(struct _test_data_vmp2p *self);
@@ -248,8 +247,8 @@ static int export_map(struct _test_data_vmp2p *self,
 		      uint32_t map_flags)
 {
 	uint64_t size = 0;
+	uint64_t iova = IOVA;
 	unsigned int i;
-	int ret;
 
 	if (self->by_va) {
 		if (nr != 1)
@@ -268,9 +267,9 @@ static int export_map(struct _test_data_vmp2p *self,
 	self->dfd = dmabuf_export(self->exp.fd, BAR, r, nr);
 	if (self->dfd < 0)
 		return self->dfd;
-	ret = p2p_map_file(self->iommufd, self->ioas, self->dfd, 0, size, IOVA,
-			   map_flags);
-	return ret;
+	return _test_ioctl_ioas_map_file(self->iommufd, self->ioas, self->dfd, 0,
+					 size, &iova,
+					 map_flags | IOMMU_IOAS_MAP_FIXED_IOVA);
 }
 
 TEST_F_TIMEOUT(vmp2p, write_and_read, 120)
@@ -333,10 +332,10 @@ TEST_F_TIMEOUT(vmp2p, read_only_dmabuf, 120)
 				       BAR, O_RDONLY | O_CLOEXEC, 0, 1, &r, 1,
 				       0);
 	ASSERT_LE(0, self->dfd);
-	EXPECT_EQ(-EPERM, p2p_map_file(self->iommufd, self->ioas, self->dfd, 0,
-				       PAGE, IOVA, MAP_RW));
-	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->dfd, 0, PAGE,
-				  IOVA, IOMMU_IOAS_MAP_READABLE));
+	test_err_ioctl_ioas_map_file_id(EPERM, self->iommufd, self->ioas,
+					self->dfd, 0, PAGE, IOVA, MAP_RW);
+	test_ioctl_ioas_map_file_id(self->iommufd, self->ioas, self->dfd, 0,
+				    PAGE, IOVA, IOMMU_IOAS_MAP_READABLE);
 	blocked_arm(self, AREA(2));
 	EXPECT_EQ(0, blocked_dma(self, IOVA));
 	EXPECT_TRUE(blocked_check(self, AREA(2)));
@@ -485,11 +484,11 @@ TEST_F_TIMEOUT(vmp2p, unmap_and_map_again, 120)
 	ASSERT_EQ(0, trig_low_power(self, 0));
 	ASSERT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 	/* Revoked: mapping again is ENODEV */
-	EXPECT_EQ(-ENODEV, p2p_map_file(self->iommufd, self->ioas, self->dfd, 0,
-					PAGE, IOVA, MAP_RW));
+	test_err_ioctl_ioas_map_file_id(ENODEV, self->iommufd, self->ioas,
+					self->dfd, 0, PAGE, IOVA, MAP_RW);
 	ASSERT_EQ(0, trig_low_power(self, 1));
-	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->dfd, 0, PAGE,
-				  IOVA, MAP_RW));
+	test_ioctl_ioas_map_file_id(self->iommufd, self->ioas, self->dfd, 0,
+				    PAGE, IOVA, MAP_RW);
 	edu_write(_metadata, self, variant, IOVA + 0x800, AREA(8) + 0x800,
 		  "P2P-IOMMUFD unmap/map after");
 }
@@ -513,8 +512,9 @@ TEST_F_TIMEOUT(vmp2p, close_exporter, 120)
 	EXPECT_TRUE(blocked_check(self, AREA(9) + 0x800));
 	/* Still revoked after the reopen: the dma-buf is dead */
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
-	EXPECT_EQ(-ENODEV, p2p_map_file(self->iommufd, self->ioas, self->dfd, 0,
-					PAGE, IOVA + PAGE, MAP_RW));
+	test_err_ioctl_ioas_map_file_id(ENODEV, self->iommufd, self->ioas,
+					self->dfd, 0, PAGE, IOVA + PAGE,
+					MAP_RW);
 	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 }
 
@@ -661,8 +661,8 @@ TEST_F_TIMEOUT(vmp2p, va_spanning_efault, 120)
 
 	/* Nothing was left at IOVA */
 	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "source va"));
-	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->memfd, 0,
-				  PAGE, IOVA, MAP_RW));
+	test_ioctl_ioas_map_file_id(self->iommufd, self->ioas, self->memfd, 0,
+				    PAGE, IOVA, MAP_RW);
 	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 }
 
@@ -951,10 +951,12 @@ static void race_copy_unmap(struct race *rc, uint64_t src_iova,
 static int race_map_once(struct race *rc, bool window)
 {
 	int iommufd = rc->self->iommufd;
+	uint64_t iova = IOVA + 0x100000;
 	int ret;
 
-	ret = p2p_map_file(iommufd, rc->self->ioas, rc->dfd2, 0, PAGE,
-			   IOVA + 0x100000, MAP_RW);
+	ret = _test_ioctl_ioas_map_file(iommufd, rc->self->ioas, rc->dfd2, 0,
+					PAGE, &iova,
+					MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA);
 	if (ret)
 		return ret;
 	if (window) {
@@ -1013,6 +1015,7 @@ static void *race_exporter(void *arg)
 	struct vfio_region_dma_range r = { AREA(11), PAGE };
 	struct race *rc = arg;
 	unsigned int i;
+	uint64_t iova;
 	int fd, ret;
 
 	for (i = 0; i < RACE_ROUNDS; i++) {
@@ -1023,8 +1026,11 @@ static void *race_exporter(void *arg)
 			continue;
 		}
 		rc->exports++;
-		ret = p2p_map_file(rc->self->iommufd, rc->ioas2, fd, 0, PAGE,
-				   IOVA + 0x200000, MAP_RW);
+		iova = IOVA + 0x200000;
+		ret = _test_ioctl_ioas_map_file(rc->self->iommufd, rc->ioas2,
+						fd, 0, PAGE, &iova,
+						MAP_RW |
+						IOMMU_IOAS_MAP_FIXED_IOVA);
 		if (ret) {
 			race_err(&rc->export_map_err, ret);
 		} else {
@@ -1205,8 +1211,9 @@ TEST_F_TIMEOUT(vmp2p, congruent_auto_iova, 120)
 	ASSERT_NE(0, phys);
 	self->dfd = dmabuf_export(self->exp.fd, BAR, &r, 1);
 	ASSERT_LE(0, self->dfd);
-	ASSERT_EQ(0, p2p_map_file_auto(self->iommufd, self->ioas, self->dfd, 0,
-				       r.length, MAP_RW, &iova));
+	ASSERT_EQ(0, _test_ioctl_ioas_map_file(self->iommufd, self->ioas,
+					       self->dfd, 0, r.length, &iova,
+					       MAP_RW));
 	EXPECT_EQ(0, (iova - (phys + PAGE)) & (SZ_2M - 1)) {
 		TH_LOG("iova %#llx, BAR slice at %#llx",
 		       (unsigned long long)iova,
@@ -1448,8 +1455,8 @@ TEST(large_bar_congruent_1g)
 	ASSERT_LE(0, dfd);
 
 	t_auto = now_s();
-	ASSERT_EQ(0, p2p_map_file_auto(iommufd, alloc.out_ioas_id, dfd, 0,
-				       r.length, MAP_RW, &iova));
+	ASSERT_EQ(0, _test_ioctl_ioas_map_file(iommufd, alloc.out_ioas_id, dfd,
+					       0, r.length, &iova, MAP_RW));
 	t_auto = now_s() - t_auto;
 	EXPECT_EQ(0, (iova - (phys + r.offset)) & (SZ_1G - 1)) {
 		TH_LOG("iova %#llx, BAR slice at %#llx",
@@ -1473,14 +1480,14 @@ TEST(large_bar_congruent_1g)
 	/* The same slice at a fixed congruent IOVA, 64G up */
 	fixed = (64ULL << 30) + ((phys + r.offset) & (SZ_1G - 1));
 	t_fixed = now_s();
-	ASSERT_EQ(0, p2p_map_file(iommufd, alloc.out_ioas_id, dfd, 0,
-				  r.length, fixed, MAP_RW));
+	test_ioctl_ioas_map_file_id(iommufd, alloc.out_ioas_id, dfd, 0,
+				    r.length, fixed, MAP_RW);
 	t_fixed = now_s() - t_fixed;
 	EXPECT_EQ(0, p2p_unmap(iommufd, alloc.out_ioas_id, fixed, r.length));
 	/* Once more: the first map also allocated the upper page tables */
 	t_again = now_s();
-	ASSERT_EQ(0, p2p_map_file_auto(iommufd, alloc.out_ioas_id, dfd, 0,
-				       r.length, MAP_RW, &iova));
+	ASSERT_EQ(0, _test_ioctl_ioas_map_file(iommufd, alloc.out_ioas_id, dfd,
+					       0, r.length, &iova, MAP_RW));
 	t_again = now_s() - t_again;
 	EXPECT_EQ(0, p2p_unmap(iommufd, alloc.out_ioas_id, iova, r.length));
 	TH_LOG("BAR+1G-4K, 2G: auto IOVA %.3f ms, again %.3f ms, fixed %.3f ms",

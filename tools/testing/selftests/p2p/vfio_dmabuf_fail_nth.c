@@ -33,12 +33,11 @@
 #include <linux/iommufd.h>
 #include "compat.h"
 #include "../kselftest_harness.h"
-#include "dmabuf_util.h"
+#include "p2p_utils.h"
 
 #define BAR		VFIO_PCI_BAR2_REGION_INDEX
 #define SLICE		0x100000ULL
 #define IOVA		0x20000000ULL
-#define MAP_RW		(IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
 #define DMABUF_AREAS	"/sys/kernel/debug/iommufd/dmabuf_areas"
 #define MAX_NTH		2000
 /* A restore whose map failed is retried within the importer's backoff */
@@ -256,6 +255,7 @@ static int run_step_by_va(struct _test_data_fail_nth *self, enum step s)
 /* Run step @s of a round; 0 or -errno */
 static int run_step(struct _test_data_fail_nth *self, enum step s)
 {
+	uint64_t iova;
 	int ret;
 
 	if (self->by_va &&
@@ -271,8 +271,11 @@ static int run_step(struct _test_data_fail_nth *self, enum step s)
 		}
 		return ret;
 	case STEP_MAP:
-		return p2p_map_file(self->iommufd, self->ioas, self->dfd, 0,
-				    SLICE, IOVA, MAP_RW);
+		iova = IOVA;
+		return _test_ioctl_ioas_map_file(self->iommufd, self->ioas,
+						 self->dfd, 0, SLICE, &iova,
+						 MAP_RW |
+						 IOMMU_IOAS_MAP_FIXED_IOVA);
 	case STEP_MEM_OFF:
 		return p2p_trig_cmd_mem(&self->dev, 0) ? -errno : 0;
 	case STEP_MEM_ON:

@@ -29,7 +29,7 @@
 #include <time.h>
 
 #include "../kselftest_harness.h"
-#include "dmabuf_util.h"
+#include "p2p_utils.h"
 
 #define BAR		VFIO_PCI_BAR2_REGION_INDEX
 #define PAGE		4096ULL
@@ -764,9 +764,8 @@ TEST_F_TIMEOUT(revoke, unbind_after_close, 90)
 	fd = dmabuf_export1(self->dev.fd, BAR, AREA(9), PAGE);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, imp_import(self->imp, fd));
-	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas_id, fd, 0, PAGE,
-				  iova, IOMMU_IOAS_MAP_READABLE |
-					IOMMU_IOAS_MAP_WRITEABLE));
+	test_ioctl_ioas_map_file_id(self->iommufd, self->ioas_id, fd, 0, PAGE,
+				    iova, MAP_RW);
 	p2p_dev_close(&self->dev);
 	self->bar = NULL;
 	/* The close revoked it for good */
@@ -776,9 +775,9 @@ TEST_F_TIMEOUT(revoke, unbind_after_close, 90)
 	EXPECT_FALSE(still_bound(variant->bdf));
 
 	/* Dead, with the device gone */
-	EXPECT_EQ(-ENODEV, p2p_map_file(self->iommufd, self->ioas_id, fd, 0,
-					PAGE, iova + PAGE,
-					IOMMU_IOAS_MAP_READABLE));
+	test_err_ioctl_ioas_map_file_id(ENODEV, self->iommufd, self->ioas_id,
+					fd, 0, PAGE, iova + PAGE,
+					IOMMU_IOAS_MAP_READABLE);
 	EXPECT_EQ(-ENODEV, imp_dma(self->imp, 0, 16, 0, true));
 
 	rebind_and_use(_metadata, self, variant, AREA(13));
