@@ -397,14 +397,22 @@ static void dv_op_export(struct fz_thread *th)
 		fz_slot_put(s);
 }
 
+/* Revoke (@revoke) or restore with trigger @id of p2p_trigger() */
+static int dv_trigger(struct fz_dev *d, enum p2p_trigger_id id, bool revoke)
+{
+	const struct p2p_trigger *t = p2p_trigger(id);
+
+	return revoke ? t->revoke(&d->pd, d->bdf) : t->restore(&d->pd, d->bdf);
+}
+
 static int dv_cmd_mem(struct fz_dev *d, bool on)
 {
-	return p2p_trig_cmd_mem(&d->pd, on) ? -EIO : 0;
+	return dv_trigger(d, P2P_TRIG_CMD_MEM, !on) ? -EIO : 0;
 }
 
 static int dv_low_power(struct fz_dev *d, bool on)
 {
-	return p2p_trig_low_power(&d->pd, !on) ? -errno : 0;
+	return dv_trigger(d, P2P_TRIG_LOW_POWER, on) ? -errno : 0;
 }
 
 /* A revoke trigger of the device, or its restore */
@@ -442,14 +450,10 @@ static void dv_op_trigger(struct fz_thread *th)
 	} else {
 		fz_op(th, "device_reset %s%s", d->bdf,
 		      d->has_reset ? "" : " (no reset method)");
-		ret = ioctl(d->pd.fd, VFIO_DEVICE_RESET) ? -errno : 0;
-		if (fz_expect(th, ret, d->has_reset ? 0 : -EINVAL) && !ret) {
-			/* The reset clears memory decode; turn it back on */
-			ret = dv_cmd_mem(d, true);
-			if (fz_expect(th, ret, 0))
-				__atomic_store_n(&d->mem_on, true,
-						 __ATOMIC_SEQ_CST);
-		}
+		/* The trigger turns memory decode back on after the reset */
+		ret = dv_trigger(d, P2P_TRIG_DEVICE_RESET, true);
+		if (fz_expect(th, ret, d->has_reset ? 0 : -EINVAL) && !ret)
+			__atomic_store_n(&d->mem_on, true, __ATOMIC_SEQ_CST);
 	}
 	dev_gen_bump(d);
 	pthread_rwlock_unlock(&d->lock);

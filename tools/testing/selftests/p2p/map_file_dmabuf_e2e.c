@@ -347,24 +347,12 @@ TEST_F_TIMEOUT(vmp2p, read_only_dmabuf, 120)
 	EXPECT_EQ(0x5a, got[sizeof(got) - 1]);
 }
 
-/* Triggers: revoke with @trig(self, 0), restore with @trig(self, 1) */
-typedef int (*trigger_fn)(struct _test_data_vmp2p *self, int on);
-
-static int trig_cmd_mem(struct _test_data_vmp2p *self, int on)
-{
-	return p2p_trig_cmd_mem(&self->exp, on);
-}
-
-/* The device keeps decoding in low power here: the IOMMU does the blocking */
-static int trig_low_power(struct _test_data_vmp2p *self, int on)
-{
-	return p2p_trig_low_power(&self->exp, on);
-}
-
+/* A trigger with separate revoke and restore steps */
 static void revoke_cycle(struct __test_metadata *_metadata,
 			 struct _test_data_vmp2p *self,
 			 const struct _fixture_variant_vmp2p *variant,
-			 uint64_t area, trigger_fn trig, const char *name)
+			 uint64_t area, const struct p2p_trigger *t,
+			 const char *name)
 {
 	struct vfio_region_dma_range r = { area, PAGE };
 	char msg[96];
@@ -375,11 +363,11 @@ static void revoke_cycle(struct __test_metadata *_metadata,
 	edu_write(_metadata, self, variant, IOVA, area, msg);
 
 	blocked_arm(self, area + 0x400);
-	ASSERT_EQ(0, trig(self, 0));
+	ASSERT_EQ(0, t->revoke(&self->exp, self->bdf));
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
 	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x400));
 
-	ASSERT_EQ(0, trig(self, 1));
+	ASSERT_EQ(0, t->restore(&self->exp, self->bdf));
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
 	EXPECT_TRUE(blocked_check(self, area + 0x400)) {
 		TH_LOG("%s: DMA landed while revoked", name);
@@ -390,43 +378,16 @@ static void revoke_cycle(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 }
 
-TEST_F_TIMEOUT(vmp2p, revoke_command_mem, 120)
-{
-	revoke_cycle(_metadata, self, variant, AREA(3), trig_cmd_mem,
-		     "command_mem");
-}
-
-TEST_F_TIMEOUT(vmp2p, revoke_low_power, 120)
-{
-	revoke_cycle(_metadata, self, variant, AREA(4), trig_low_power,
-		     "low_power");
-}
-
-static int do_device_reset(struct _test_data_vmp2p *self)
-{
-	return p2p_device_reset(&self->exp);
-}
-
-static int do_hot_reset(struct _test_data_vmp2p *self)
-{
-	return p2p_hot_reset(&self->exp);
-}
-
-static int do_sysfs_reset(struct _test_data_vmp2p *self)
-{
-	return p2p_sysfs_reset(self->bdf);
-}
-
 /*
  * A reset revokes and restores inside the call.  Afterwards the mapping is
- * back by itself: DMA lands with no remap (@wait: the restore of a host
- * reset runs from a work item, poll for it).
+ * back by itself: DMA lands with no remap (the restore of a host reset
+ * runs from a work item: poll for it).
  */
 static void reset_cycle(struct __test_metadata *_metadata,
 			struct _test_data_vmp2p *self,
 			const struct _fixture_variant_vmp2p *variant,
-			uint64_t area, int (*reset)(struct _test_data_vmp2p *),
-			bool wait, const char *name)
+			uint64_t area, const struct p2p_trigger *t,
+			const char *name)
 {
 	struct vfio_region_dma_range r = { area, PAGE };
 	char msg[96];
@@ -436,8 +397,8 @@ static void reset_cycle(struct __test_metadata *_metadata,
 	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s %s before", variant->bdf,
 		 name);
 	edu_write(_metadata, self, variant, IOVA, area, msg);
-	ASSERT_EQ(0, reset(self));
-	for (i = 0; wait && i < POLLS; i++) {
+	ASSERT_EQ(0, t->revoke(&self->exp, self->bdf));
+	for (i = 0; t->async_restore && i < POLLS; i++) {
 		if (p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1") == 1)
 			break;
 		p2p_sleep_ms(100);
@@ -449,28 +410,57 @@ static void reset_cycle(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 }
 
+/*
+ * Trigger @id of p2p_trigger() at BAR area @area of the exporter, mapped
+ * by fd or (@by_va) by address, or skip with what the exporter lacks.
+ */
+static void trigger_test(struct __test_metadata *_metadata,
+			 struct _test_data_vmp2p *self,
+			 const struct _fixture_variant_vmp2p *variant,
+			 uint64_t area, enum p2p_trigger_id id, bool by_va)
+{
+	const struct p2p_trigger *t = p2p_trigger(id);
+	const char *missing = p2p_trigger_missing(t, &self->exp, self->bdf);
+	char name[64];
+
+	if (missing)
+		SKIP(return, "%s lacks %s", variant->bdf, missing);
+	self->by_va = by_va;
+	snprintf(name, sizeof(name), "%s%s", by_va ? "va " : "", t->name);
+	if (t->restore)
+		revoke_cycle(_metadata, self, variant, area, t, name);
+	else
+		reset_cycle(_metadata, self, variant, area, t, name);
+}
+
+TEST_F_TIMEOUT(vmp2p, revoke_command_mem, 120)
+{
+	trigger_test(_metadata, self, variant, AREA(3), P2P_TRIG_CMD_MEM,
+		     false);
+}
+
+TEST_F_TIMEOUT(vmp2p, revoke_low_power, 120)
+{
+	trigger_test(_metadata, self, variant, AREA(4), P2P_TRIG_LOW_POWER,
+		     false);
+}
+
 TEST_F_TIMEOUT(vmp2p, device_reset, 120)
 {
-	if (!p2p_has_reset(&self->exp))
-		SKIP(return, "%s has no reset method", variant->bdf);
-	reset_cycle(_metadata, self, variant, AREA(5), do_device_reset, false,
-		    "device_reset");
+	trigger_test(_metadata, self, variant, AREA(5), P2P_TRIG_DEVICE_RESET,
+		     false);
 }
 
 TEST_F_TIMEOUT(vmp2p, hot_reset, 120)
 {
-	if (!p2p_has_hot_reset(&self->exp))
-		SKIP(return, "%s has no slot or bus reset", variant->bdf);
-	reset_cycle(_metadata, self, variant, AREA(6), do_hot_reset, false,
-		    "hot_reset");
+	trigger_test(_metadata, self, variant, AREA(6), P2P_TRIG_HOT_RESET,
+		     false);
 }
 
 TEST_F_TIMEOUT(vmp2p, sysfs_reset, 120)
 {
-	if (access(p2p_sysfs_reset_path(variant->bdf), W_OK))
-		SKIP(return, "%s has no reset method in sysfs", variant->bdf);
-	reset_cycle(_metadata, self, variant, AREA(7), do_sysfs_reset, true,
-		    "sysfs_reset");
+	trigger_test(_metadata, self, variant, AREA(7), P2P_TRIG_SYSFS_RESET,
+		     false);
 }
 
 /* The upstream flow: unmap around the revoke, map again afterwards */
@@ -481,12 +471,12 @@ TEST_F_TIMEOUT(vmp2p, unmap_and_map_again, 120)
 	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
 	edu_write(_metadata, self, variant, IOVA, AREA(8),
 		  "P2P-IOMMUFD unmap/map before");
-	ASSERT_EQ(0, trig_low_power(self, 0));
+	ASSERT_EQ(0, p2p_trig_low_power(&self->exp, 0));
 	ASSERT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 	/* Revoked: mapping again is ENODEV */
 	test_err_ioctl_ioas_map_file_id(ENODEV, self->iommufd, self->ioas,
 					self->dfd, 0, PAGE, IOVA, MAP_RW);
-	ASSERT_EQ(0, trig_low_power(self, 1));
+	ASSERT_EQ(0, p2p_trig_low_power(&self->exp, 1));
 	test_ioctl_ioas_map_file_id(self->iommufd, self->ioas, self->dfd, 0,
 				    PAGE, IOVA, MAP_RW);
 	edu_write(_metadata, self, variant, IOVA + 0x800, AREA(8) + 0x800,
@@ -558,43 +548,32 @@ TEST_F_TIMEOUT(vmp2p, va_map, 120)
 
 TEST_F_TIMEOUT(vmp2p, va_revoke_command_mem, 120)
 {
-	self->by_va = true;
-	revoke_cycle(_metadata, self, variant, AREA(13), trig_cmd_mem,
-		     "va command_mem");
+	trigger_test(_metadata, self, variant, AREA(13), P2P_TRIG_CMD_MEM,
+		     true);
 }
 
 TEST_F_TIMEOUT(vmp2p, va_revoke_low_power, 120)
 {
-	self->by_va = true;
-	revoke_cycle(_metadata, self, variant, AREA(14), trig_low_power,
-		     "va low_power");
+	trigger_test(_metadata, self, variant, AREA(14), P2P_TRIG_LOW_POWER,
+		     true);
 }
 
 TEST_F_TIMEOUT(vmp2p, va_device_reset, 120)
 {
-	if (!p2p_has_reset(&self->exp))
-		SKIP(return, "%s has no reset method", variant->bdf);
-	self->by_va = true;
-	reset_cycle(_metadata, self, variant, AREA(15), do_device_reset, false,
-		    "va device_reset");
+	trigger_test(_metadata, self, variant, AREA(15), P2P_TRIG_DEVICE_RESET,
+		     true);
 }
 
 TEST_F_TIMEOUT(vmp2p, va_hot_reset, 120)
 {
-	if (!p2p_has_hot_reset(&self->exp))
-		SKIP(return, "%s has no slot or bus reset", variant->bdf);
-	self->by_va = true;
-	reset_cycle(_metadata, self, variant, AREA(16), do_hot_reset, false,
-		    "va hot_reset");
+	trigger_test(_metadata, self, variant, AREA(16), P2P_TRIG_HOT_RESET,
+		     true);
 }
 
 TEST_F_TIMEOUT(vmp2p, va_sysfs_reset, 120)
 {
-	if (access(p2p_sysfs_reset_path(variant->bdf), W_OK))
-		SKIP(return, "%s has no reset method in sysfs", variant->bdf);
-	self->by_va = true;
-	reset_cycle(_metadata, self, variant, AREA(17), do_sysfs_reset, true,
-		    "va sysfs_reset");
+	trigger_test(_metadata, self, variant, AREA(17), P2P_TRIG_SYSFS_RESET,
+		     true);
 }
 
 /* Closing the device revokes a by-address mapping for good */
@@ -677,11 +656,11 @@ TEST_F_TIMEOUT(vmp2p, va_map_while_revoked, 120)
 
 	self->by_va = true;
 	blocked_arm(self, AREA(20) + 0x400);
-	ASSERT_EQ(0, trig_cmd_mem(self, 0));
+	ASSERT_EQ(0, p2p_trig_cmd_mem(&self->exp, 0));
 	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
 	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x400));
-	ASSERT_EQ(0, trig_cmd_mem(self, 1));
+	ASSERT_EQ(0, p2p_trig_cmd_mem(&self->exp, 1));
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
 	EXPECT_TRUE(blocked_check(self, AREA(20) + 0x400));
 	edu_write(_metadata, self, variant, IOVA, AREA(20),
@@ -858,12 +837,14 @@ static void *race_revoker(void *arg)
 	int ret;
 
 	for (i = 0; i < RACE_ROUNDS; i++) {
-		trigger_fn t = i & 1 ? trig_low_power : trig_cmd_mem;
+		const struct p2p_trigger *t = p2p_trigger(i & 1 ?
+							  P2P_TRIG_LOW_POWER :
+							  P2P_TRIG_CMD_MEM);
 
-		ret = t(rc->self, 0);
+		ret = t->revoke(&rc->self->exp, rc->self->bdf);
 		if (ret)
 			race_err(&rc->revoke_err, ret < 0 ? errno : ret);
-		ret = t(rc->self, 1);
+		ret = t->restore(&rc->self->exp, rc->self->bdf);
 		if (ret)
 			race_err(&rc->revoke_err, ret < 0 ? errno : ret);
 		else
@@ -1161,9 +1142,9 @@ TEST_F_TIMEOUT(vmp2p, races, 600)
 	/* Quiet again: revoked blocks, restored lands */
 	ASSERT_EQ(0, p2p_cmd_bits(&self->exp, PCI_COMMAND_MEMORY, 0));
 	blocked_arm(self, AREA(10) + 0x400);
-	ASSERT_EQ(0, trig_low_power(self, 0));
+	ASSERT_EQ(0, p2p_trig_low_power(&self->exp, 0));
 	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x400));
-	ASSERT_EQ(0, trig_low_power(self, 1));
+	ASSERT_EQ(0, p2p_trig_low_power(&self->exp, 1));
 	EXPECT_TRUE(blocked_check(self, AREA(10) + 0x400));
 	edu_write(_metadata, self, variant, IOVA + 0x800, AREA(10) + 0x800,
 		  "P2P-IOMMUFD race restored");
@@ -1366,14 +1347,14 @@ TEST_F_TIMEOUT(vmp2p, deferred_revoke_in_flight, 120)
 	if (why)
 		SKIP(return, "%s: %s", variant->bdf, why);
 	deferred_begin(_metadata, self, variant, area, "revoke in flight");
-	ASSERT_EQ(0, trig_cmd_mem(self, 0));
+	ASSERT_EQ(0, p2p_trig_cmd_mem(&self->exp, 0));
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "pending 0"));
 	/* Let the held work run: it must leave the area revoked */
 	p2p_sleep_ms(DEFER_DELAY_MS + 500);
 	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 0"));
 
 	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, "0"));
-	ASSERT_EQ(0, trig_cmd_mem(self, 1));
+	ASSERT_EQ(0, p2p_trig_cmd_mem(&self->exp, 1));
 	deferred_end(_metadata, self, variant, area, "pending 0",
 		     "revoke in flight");
 }

@@ -10,7 +10,7 @@
  *   3. vfio devices: open, config space, BARs and MMIO; the type1 container
  *   4. vfio dma-buf export (VFIO_DEVICE_FEATURE_DMA_BUF)
  *   5. edu: its DMA engine, and the test importer (p2p_importer)
- *   6. Revoke triggers
+ *   6. Revoke triggers: one table for every test program
  *   7. iommufd test ops (CONFIG_IOMMUFD_TEST): mock accesses, aperture
  *
  * Programs that use ../iommu/iommufd_utils.h include it first.
@@ -844,6 +844,338 @@ static inline const char *p2p_sysfs_reset_path(const char *bdf)
 static inline int p2p_sysfs_reset(const char *bdf)
 {
 	return p2p_write_str(p2p_sysfs_reset_path(bdf), "1");
+}
+
+/* Offset of the PCIe capability, or 0 */
+static inline int p2p_pcie_cap(struct p2p_dev *dev)
+{
+	return p2p_find_cap(dev, PCI_CAP_ID_EXP);
+}
+
+/* True if the device advertises PCIe function level reset */
+static inline bool p2p_has_flr(struct p2p_dev *dev)
+{
+	int exp = p2p_pcie_cap(dev);
+	uint32_t devcap;
+
+	if (!exp || p2p_cfg_read32(dev, exp + PCI_EXP_DEVCAP, &devcap))
+		return false;
+	return devcap & PCI_EXP_DEVCAP_FLR;
+}
+
+/* Virtual FLR: the user sets Initiate FLR in the emulated Device Control */
+static inline int p2p_virtual_flr(struct p2p_dev *dev)
+{
+	int exp = p2p_pcie_cap(dev);
+	uint16_t ctl;
+
+	if (p2p_cfg_read16(dev, exp + PCI_EXP_DEVCTL, &ctl) ||
+	    p2p_cfg_write16(dev, exp + PCI_EXP_DEVCTL,
+			    ctl | PCI_EXP_DEVCTL_BCR_FLR))
+		return -1;
+	return p2p_cmd_bits(dev, PCI_COMMAND_MEMORY, 0);
+}
+
+/* D3hot (@on 0) or back to D0 (@on 1) through the PM capability */
+static inline int p2p_trig_pm(struct p2p_dev *dev, int on)
+{
+	int pm = p2p_find_cap(dev, PCI_CAP_ID_PM);
+	uint16_t ctrl;
+
+	if (!pm || p2p_cfg_read16(dev, pm + PCI_PM_CTRL, &ctrl))
+		return -1;
+	ctrl &= ~PCI_PM_CTRL_STATE_MASK;
+	if (!on)
+		ctrl |= 3;	/* D3hot */
+	if (p2p_cfg_write16(dev, pm + PCI_PM_CTRL, ctrl))
+		return -1;
+	/* Leaving D3hot without No_Soft_Reset may clear the command register */
+	return on ? p2p_cmd_bits(dev, PCI_COMMAND_MEMORY, 0) : 0;
+}
+
+/* runtime_status of the device in sysfs, for messages */
+static inline const char *p2p_rpm_status(const char *bdf)
+{
+	static char buf[32];
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path),
+		 "/sys/bus/pci/devices/%s/power/runtime_status", bdf);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return "n/a";
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n - 1 : 0] = 0;
+	return buf;
+}
+
+/* The eventfd of a low power entry with wakeup, until its exit */
+static int p2p_wakeup_efd = -1;
+
+/*
+ * Low power entry with a wakeup eventfd (@on 0), and its exit (@on 1): the
+ * exit is the eventfd path, taken when the user touches the suspended
+ * device (here: any device ioctl). The device suspends asynchronously
+ * after the entry, so touch it until the wakeup is signalled (10 s).
+ */
+static inline int p2p_trig_low_power_wakeup(struct p2p_dev *dev,
+					    const char *bdf, int on)
+{
+	struct {
+		struct vfio_device_feature feat;
+		struct vfio_device_low_power_entry_with_wakeup w;
+	} arg = {
+		.feat.argsz = sizeof(arg),
+		.feat.flags = VFIO_DEVICE_FEATURE_SET |
+			VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP,
+	};
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	struct pollfd pfd;
+	uint64_t n = 0;
+	int i, ret = -1;
+
+	if (!on) {
+		p2p_wakeup_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (p2p_wakeup_efd < 0)
+			return -1;
+		arg.w.wakeup_eventfd = p2p_wakeup_efd;
+		return ioctl(dev->fd, VFIO_DEVICE_FEATURE, &arg);
+	}
+	pfd.fd = p2p_wakeup_efd;
+	pfd.events = POLLIN;
+	for (i = 0; i < 100 && ret; i++) {
+		if (ioctl(dev->fd, VFIO_DEVICE_GET_INFO, &info))
+			break;
+		if (poll(&pfd, 1, 100) == 1 &&
+		    read(p2p_wakeup_efd, &n, sizeof(n)) == sizeof(n))
+			ret = 0;
+	}
+	if (ret)
+		printf("# %s: no wakeup signalled, runtime PM status %s\n",
+		       bdf, p2p_rpm_status(bdf));
+	close(p2p_wakeup_efd);
+	p2p_wakeup_efd = -1;
+	return ret;
+}
+
+/*
+ * The table of revoke triggers, shared by the exporter tests
+ * (vfio_dmabuf_revoke.c), the importer tests (map_file_dmabuf_e2e.c) and
+ * the device fuzzer (fuzz_devices.c).
+ */
+enum p2p_trigger_id {
+	P2P_TRIG_CMD_MEM,
+	P2P_TRIG_PM_D3HOT,
+	P2P_TRIG_LOW_POWER,
+	P2P_TRIG_LOW_POWER_WAKEUP,
+	P2P_TRIG_DEVICE_RESET,
+	P2P_TRIG_HOT_RESET,
+	P2P_TRIG_VIRTUAL_FLR,
+	P2P_TRIG_VIRTUAL_AF_FLR,
+	P2P_TRIG_SYSFS_RESET,
+	P2P_TRIG_NR
+};
+
+/**
+ * struct p2p_trigger - one way to revoke the dma-bufs of a vfio-pci device
+ * @name: as in the names of the tests
+ * @needs: what the device must have, and which rig device has it; the
+ *	reason of the skip on a device without it
+ * @has: whether @dev can do it; NULL: every device can
+ * @revoke: revokes; for a reset (no @restore) the call revokes and restores
+ * @restore: ends the revoke; NULL for a reset
+ * @async_restore: a reset whose restore runs from a work item after
+ *	@revoke returned: wait for it
+ * @keeps_decoding: the device still decodes its BAR while revoked, so a DMA
+ *	that does not land is evidence of the revoke itself (with memory
+ *	decode off or in D3hot, the emulated device drops it anyway)
+ *
+ * Each function returns 0, or -1 or -errno.
+ */
+struct p2p_trigger {
+	const char *name;
+	const char *needs;
+	bool (*has)(struct p2p_dev *dev, const char *bdf);
+	int (*revoke)(struct p2p_dev *dev, const char *bdf);
+	int (*restore)(struct p2p_dev *dev, const char *bdf);
+	bool async_restore;
+	bool keeps_decoding;
+};
+
+static inline int p2p_trig_mem_off(struct p2p_dev *dev, const char *bdf)
+{
+	return p2p_trig_cmd_mem(dev, 0);
+}
+
+static inline int p2p_trig_mem_on(struct p2p_dev *dev, const char *bdf)
+{
+	return p2p_trig_cmd_mem(dev, 1);
+}
+
+static inline bool p2p_trig_has_pm(struct p2p_dev *dev, const char *bdf)
+{
+	return p2p_find_cap(dev, PCI_CAP_ID_PM);
+}
+
+static inline int p2p_trig_d3hot(struct p2p_dev *dev, const char *bdf)
+{
+	return p2p_trig_pm(dev, 0);
+}
+
+static inline int p2p_trig_d0(struct p2p_dev *dev, const char *bdf)
+{
+	return p2p_trig_pm(dev, 1);
+}
+
+static inline int p2p_trig_lp_entry(struct p2p_dev *dev, const char *bdf)
+{
+	return p2p_trig_low_power(dev, 0);
+}
+
+static inline int p2p_trig_lp_exit(struct p2p_dev *dev, const char *bdf)
+{
+	return p2p_trig_low_power(dev, 1);
+}
+
+static inline int p2p_trig_lpw_entry(struct p2p_dev *dev, const char *bdf)
+{
+	return p2p_trig_low_power_wakeup(dev, bdf, 0);
+}
+
+static inline int p2p_trig_lpw_exit(struct p2p_dev *dev, const char *bdf)
+{
+	return p2p_trig_low_power_wakeup(dev, bdf, 1);
+}
+
+static inline bool p2p_trig_has_reset(struct p2p_dev *dev, const char *bdf)
+{
+	return p2p_has_reset(dev);
+}
+
+static inline int p2p_trig_device_reset(struct p2p_dev *dev, const char *bdf)
+{
+	return p2p_device_reset(dev);
+}
+
+static inline bool p2p_trig_has_hot_reset(struct p2p_dev *dev,
+					  const char *bdf)
+{
+	return p2p_has_hot_reset(dev);
+}
+
+static inline int p2p_trig_hot_reset(struct p2p_dev *dev, const char *bdf)
+{
+	return p2p_hot_reset(dev);
+}
+
+static inline bool p2p_trig_has_flr(struct p2p_dev *dev, const char *bdf)
+{
+	return p2p_has_flr(dev);
+}
+
+static inline bool p2p_trig_has_af(struct p2p_dev *dev, const char *bdf)
+{
+	return p2p_find_cap(dev, PCI_CAP_ID_AF);
+}
+
+static inline int p2p_trig_vflr(struct p2p_dev *dev, const char *bdf)
+{
+	return p2p_virtual_flr(dev);
+}
+
+static inline bool p2p_trig_has_sysfs_reset(struct p2p_dev *dev,
+					    const char *bdf)
+{
+	return !access(p2p_sysfs_reset_path(bdf), W_OK);
+}
+
+static inline int p2p_trig_sysfs_reset(struct p2p_dev *dev, const char *bdf)
+{
+	return p2p_sysfs_reset(bdf);
+}
+
+/* Entry @id of the table */
+static inline const struct p2p_trigger *p2p_trigger(enum p2p_trigger_id id)
+{
+	static const struct p2p_trigger table[P2P_TRIG_NR] = {
+		[P2P_TRIG_CMD_MEM] = {
+			.name = "command_mem",
+			.needs = "nothing (every device)",
+			.revoke = p2p_trig_mem_off,
+			.restore = p2p_trig_mem_on,
+		},
+		[P2P_TRIG_PM_D3HOT] = {
+			.name = "pm_d3hot",
+			.needs = "a PM capability (the rig's nvme)",
+			.has = p2p_trig_has_pm,
+			.revoke = p2p_trig_d3hot,
+			.restore = p2p_trig_d0,
+		},
+		/* No real D3 under emulation: the BAR stays live */
+		[P2P_TRIG_LOW_POWER] = {
+			.name = "low_power",
+			.needs = "nothing (every device)",
+			.revoke = p2p_trig_lp_entry,
+			.restore = p2p_trig_lp_exit,
+			.keeps_decoding = true,
+		},
+		/* Upstream leaves dma-bufs revoked after this exit; we restore. */
+		[P2P_TRIG_LOW_POWER_WAKEUP] = {
+			.name = "low_power_wakeup",
+			.needs = "nothing (every device)",
+			.revoke = p2p_trig_lpw_entry,
+			.restore = p2p_trig_lpw_exit,
+			.keeps_decoding = true,
+		},
+		[P2P_TRIG_DEVICE_RESET] = {
+			.name = "device_reset",
+			.needs = "a reset method (nvme: FLR; ivshmem behind a root port)",
+			.has = p2p_trig_has_reset,
+			.revoke = p2p_trig_device_reset,
+		},
+		[P2P_TRIG_HOT_RESET] = {
+			.name = "hot_reset",
+			.needs = "a slot or bus reset (ivshmem or nvme behind a root port)",
+			.has = p2p_trig_has_hot_reset,
+			.revoke = p2p_trig_hot_reset,
+		},
+		[P2P_TRIG_VIRTUAL_FLR] = {
+			.name = "virtual_flr",
+			.needs = "PCIe FLR (the rig's nvme)",
+			.has = p2p_trig_has_flr,
+			.revoke = p2p_trig_vflr,
+		},
+		/* vfio-pci emulates AF FLR too; no emulated device has the capability */
+		[P2P_TRIG_VIRTUAL_AF_FLR] = {
+			.name = "virtual_af_flr",
+			.needs = "an AF capability (no QEMU device has one)",
+			.has = p2p_trig_has_af,
+			.revoke = p2p_trig_vflr,
+		},
+		/* Revoked by reset_prepare, restored by a work item after reset_done */
+		[P2P_TRIG_SYSFS_RESET] = {
+			.name = "sysfs_reset",
+			.needs = "a reset method in sysfs (nvme; ivshmem behind a root port)",
+			.has = p2p_trig_has_sysfs_reset,
+			.revoke = p2p_trig_sysfs_reset,
+			.async_restore = true,
+		},
+	};
+
+	return &table[id];
+}
+
+/* NULL if @dev (at @bdf) can do trigger @t, else what it lacks */
+static inline const char *p2p_trigger_missing(const struct p2p_trigger *t,
+					      struct p2p_dev *dev,
+					      const char *bdf)
+{
+	if (!t->has || t->has(dev, bdf))
+		return NULL;
+	return t->needs;
 }
 
 /* ---- 7. iommufd test ops ------------------------------------------- */
