@@ -160,6 +160,8 @@ static int check_iova(struct __test_metadata *_metadata, int fd,
 /*
  * Counter @name ("restores", "restore_errors", "retries", ...) of the
  * first line of DMABUF_AREAS; -1 if there is no line or no such field.
+ * Only the test of the debugfs text reads it; the others ask
+ * IOMMU_TEST_OP_DMABUF_AREAS.
  */
 static long area_counter(const char *name)
 {
@@ -277,7 +279,7 @@ TEST_F(dmabuf, map_layout)
 	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	check_all(0, self->size, iova, true, false);
 	EXPECT_EQ(1, dmabuf_attachments(self->fd, self->dfd));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+	EXPECT_EQ(1, p2p_areas(self->fd).mapped);
 
 	/* A domain attached after the map gets the same IOPTEs */
 	if (variant->mock_domains < 2) {
@@ -293,7 +295,7 @@ TEST_F(dmabuf, map_layout)
 	check_all(0, self->size, iova, true, true);
 	/* The unmap released the attachment */
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+	EXPECT_EQ(0, p2p_areas_global().nr);
 }
 
 /* A slice that starts inside the second page and ends before the last */
@@ -325,6 +327,7 @@ TEST_F(dmabuf, bounds)
 
 TEST_F(dmabuf, revoke_restore)
 {
+	struct p2p_areas areas;
 	uint64_t iova = 0;
 
 	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
@@ -332,14 +335,17 @@ TEST_F(dmabuf, revoke_restore)
 
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 	check_all(0, self->size, iova, true, true);
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	EXPECT_EQ(1, p2p_areas(self->fd).revoked);
 	/* Revoking twice is harmless */
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 
 	/* Restored with no userspace remap: the same IOPTEs are back */
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	check_all(0, self->size, iova, true, false);
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1"));
+	areas = p2p_areas(self->fd);
+	EXPECT_EQ(1, areas.nr);
+	EXPECT_EQ(1, areas.revokes);
+	EXPECT_EQ(1, areas.restores);
 
 	/* And again */
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
@@ -392,44 +398,44 @@ TEST_F(dmabuf, restore_retry)
 	if (!variant->mock_domains) {
 		/* Nothing to map: restored at once, whatever fails */
 		ASSERT_EQ(0, fail_map(false));
-		EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
-		EXPECT_EQ(1, area_counter("restores"));
-		EXPECT_EQ(0, area_counter("restore_errors"));
-		EXPECT_EQ(0, area_counter("retries"));
+		EXPECT_EQ(1, p2p_areas(self->fd).mapped);
+		EXPECT_EQ(1, p2p_areas(self->fd).restores);
+		EXPECT_EQ(0, p2p_areas(self->fd).restore_errors);
+		EXPECT_EQ(0, p2p_areas(self->fd).retries);
 		test_ioctl_ioas_unmap(iova, self->size);
 		return;
 	}
 	check_all(0, self->size, iova, true, true);
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
-	EXPECT_LE(1, area_counter("restore_errors"));
+	EXPECT_EQ(1, p2p_areas(self->fd).revoked);
+	EXPECT_LE(1, p2p_areas(self->fd).restore_errors);
 
 	/* Retries keep failing while the maps fail: still nothing mapped */
 	p2p_sleep_ms(500);
 	check_all(0, self->size, iova, true, true);
-	errors = area_counter("restore_errors");
-	retries = area_counter("retries");
+	errors = p2p_areas(self->fd).restore_errors;
+	retries = p2p_areas(self->fd).retries;
 	EXPECT_LE(2, errors);
 	EXPECT_LE(1, retries);
-	EXPECT_EQ(0, area_counter("restores"));
+	EXPECT_EQ(0, p2p_areas(self->fd).restores);
 
 	/* Maps work again: the IOPTEs come back within the backoff cap */
 	ASSERT_EQ(0, fail_map(false));
 	for (ms = 0; ms < 5000; ms += 10) {
-		if (p2p_count_lines(DMABUF_AREAS, "state mapped") == 1)
+		if (p2p_areas(self->fd).mapped == 1)
 			break;
 		p2p_sleep_ms(10);
 	}
-	ASSERT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped")) {
+	ASSERT_EQ(1, p2p_areas(self->fd).mapped) {
 		TH_LOG("not restored %d ms after the maps work again", ms);
 	}
 	TH_LOG("restored %d ms after the maps work again", ms);
 	check_all(0, self->size, iova, true, false);
 	/* The one restore is the retry that succeeded */
-	EXPECT_EQ(1, area_counter("restores"));
-	EXPECT_LE(errors, area_counter("restore_errors"));
-	EXPECT_LT(retries, area_counter("retries"));
+	EXPECT_EQ(1, p2p_areas(self->fd).restores);
+	EXPECT_LE(errors, p2p_areas(self->fd).restore_errors);
+	EXPECT_LT(retries, p2p_areas(self->fd).retries);
 	/* Every failure but move_notify's was a retry, plus the success */
-	EXPECT_EQ(area_counter("restore_errors"), area_counter("retries"));
+	EXPECT_EQ(p2p_areas(self->fd).restore_errors, p2p_areas(self->fd).retries);
 
 	/* Nothing is left retrying: a later revoke and restore are as usual */
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
@@ -457,7 +463,7 @@ TEST_F(dmabuf, restore_retry_unmap)
 	p2p_sleep_ms(50);
 	test_ioctl_ioas_unmap(iova, self->size);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+	EXPECT_EQ(0, p2p_areas_global().nr);
 
 	/* And once more, dropping the whole iommufd instead */
 	iova = 0;
@@ -471,7 +477,7 @@ TEST_F(dmabuf, restore_retry_unmap)
 	self->fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, self->fd);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+	EXPECT_EQ(0, p2p_areas_global().nr);
 	ASSERT_EQ(0, fail_map(false));
 }
 
@@ -924,7 +930,7 @@ TEST_F(dmabuf_align, enospc)
 				  ALIGN_SIZE - PAGE_SIZE));
 	test_err_ioctl_ioas_map_file(ENOSPC, self->dfd, 0, ALIGN_SIZE, MAP_RW);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+	EXPECT_EQ(0, p2p_areas_global().nr);
 }
 
 /*
@@ -1093,7 +1099,7 @@ TEST_F(dmabuf_congruent, enospc)
 	test_err_ioctl_ioas_map_file(ENOSPC, self->dfd, PAGE_SIZE,
 				     SZ_4M - PAGE_SIZE, MAP_RW);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+	EXPECT_EQ(0, p2p_areas_global().nr);
 }
 
 /*
@@ -1201,7 +1207,57 @@ static long deferred_count(void)
 				0, self->r.length, self->iova, true,          \
 				_revoked))
 
-/* The restore returns at once; the IOPTEs are back by the next ioctl */
+/*
+ * The debugfs text of the one area and of the deferred restores: every
+ * field of <debugfs>/iommufd/dmabuf_areas in its place, with the values
+ * IOMMU_TEST_OP_DMABUF_AREAS gives, and "deferred <n>".
+ */
+static void check_debugfs_text(struct __test_metadata *_metadata,
+			       struct _test_data_dmabuf_deferred *self)
+{
+	struct p2p_areas a = p2p_area_at(self->fd, self->ioas_id, self->iova);
+	unsigned long first, last, ino, offset, revokes, restores, errors;
+	unsigned long retries, deferred;
+	unsigned int ioas, domains;
+	char exporter[64], source[8], state[16], line[512];
+	int pending, n;
+	FILE *f;
+
+	ASSERT_TRUE(a.found);
+	f = fopen(DMABUF_AREAS, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
+	EXPECT_EQ(NULL, fgets(line + 256, sizeof(line) - 256, f));
+	fclose(f);
+	n = sscanf(line,
+		   "ioas %u iova %lx-%lx dmabuf %lu exporter %63s source %7s offset %lx domains %u state %15s revokes %lu restores %lu restore_errors %lu retries %lu deferred %lu pending %d",
+		   &ioas, &first, &last, &ino, exporter, source, &offset,
+		   &domains, state, &revokes, &restores, &errors, &retries,
+		   &deferred, &pending);
+	ASSERT_EQ(15, n) {
+		TH_LOG("debugfs line: %s", line);
+	}
+	EXPECT_EQ(self->ioas_id, ioas);
+	EXPECT_EQ(a.first, first);
+	EXPECT_EQ(a.last, last);
+	EXPECT_STREQ("fd", source);
+	EXPECT_EQ(0UL, offset);
+	EXPECT_EQ(1U, domains);
+	EXPECT_STREQ(a.is_revoked ? "revoked" : "mapped", state);
+	EXPECT_EQ(a.revokes, (long)revokes);
+	EXPECT_EQ(a.restores, (long)restores);
+	EXPECT_EQ(a.restore_errors, (long)errors);
+	EXPECT_EQ(a.retries, (long)retries);
+	EXPECT_EQ(a.deferred, (long)deferred);
+	EXPECT_EQ(a.is_pending, pending);
+	EXPECT_EQ(a.nr_deferred, deferred_count());
+}
+
+/*
+ * The restore returns at once; the IOPTEs are back by the next ioctl.
+ * The one test of the debugfs text: it reads the counters there, and
+ * checks every field against the test op.
+ */
 TEST_F(dmabuf_deferred, restore_flushed_by_ioctl)
 {
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
@@ -1214,6 +1270,7 @@ TEST_F(dmabuf_deferred, restore_flushed_by_ioctl)
 	EXPECT_EQ(1, area_counter("deferred"));
 	EXPECT_EQ(0, area_counter("restores"));
 	EXPECT_EQ(1, deferred_count());
+	check_debugfs_text(_metadata, self);
 
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
@@ -1221,6 +1278,7 @@ TEST_F(dmabuf_deferred, restore_flushed_by_ioctl)
 	EXPECT_EQ(0, deferred_count());
 	EXPECT_EQ(1, area_counter("restores"));
 	EXPECT_EQ(0, area_counter("retries"));
+	check_debugfs_text(_metadata, self);
 }
 
 /* A revoke while the restore is in flight wins; the next restore works */
@@ -1231,19 +1289,19 @@ TEST_F(dmabuf_deferred, revoke_while_in_flight)
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 	check_deferred(true);
-	EXPECT_EQ(0, area_counter("pending"));
+	EXPECT_EQ(0, p2p_areas(self->fd).is_pending);
 	/* The work ran after the revoke and must have left nothing mapped */
 	ASSERT_EQ(0, flush_restores(self->fd));
 	p2p_sleep_ms(atoi(DEFER_DELAY_MS) + 200);
 	check_deferred(true);
-	EXPECT_EQ(0, area_counter("restores"));
+	EXPECT_EQ(0, p2p_areas(self->fd).restores);
 
 	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, "0"));
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
-	EXPECT_EQ(1, area_counter("restores"));
-	EXPECT_EQ(0, deferred_count());
+	EXPECT_EQ(1, p2p_areas(self->fd).restores);
+	EXPECT_EQ(0, p2p_areas(self->fd).nr_deferred);
 }
 
 /* Revoke and restore again while in flight: one restore, none lost */
@@ -1255,12 +1313,12 @@ TEST_F(dmabuf_deferred, restore_again_while_in_flight)
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	check_deferred(true);
-	EXPECT_EQ(1, area_counter("pending"));
+	EXPECT_EQ(1, p2p_areas(self->fd).is_pending);
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
-	EXPECT_EQ(0, area_counter("pending"));
-	EXPECT_EQ(1, area_counter("restores"));
-	EXPECT_EQ(2, area_counter("deferred"));
+	EXPECT_EQ(0, p2p_areas(self->fd).is_pending);
+	EXPECT_EQ(1, p2p_areas(self->fd).restores);
+	EXPECT_EQ(2, p2p_areas(self->fd).deferred);
 }
 
 /* Closing the iommufd (IOAS destroy, unmap, release) while in flight */
@@ -1271,13 +1329,13 @@ TEST_F(dmabuf_deferred, close_while_in_flight)
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, DEFER_DELAY_MS));
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
-	EXPECT_EQ(1, area_counter("pending"));
-	EXPECT_EQ(1, deferred_count());
+	EXPECT_EQ(1, p2p_areas(self->fd).is_pending);
+	EXPECT_EQ(1, p2p_areas(self->fd).nr_deferred);
 	ASSERT_EQ(0, close(self->fd));
 	self->fd = -1;
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+	EXPECT_EQ(0, p2p_areas_global().nr);
 	/* The release waited for the work or dropped its count */
-	EXPECT_EQ(0, deferred_count());
+	EXPECT_EQ(0, p2p_areas_global().nr_deferred);
 
 	fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, fd);
@@ -1300,7 +1358,7 @@ TEST_F(dmabuf_deferred, revoke_restore_storm)
 	EXPECT_EQ(0, bad);
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
-	EXPECT_EQ(0, deferred_count());
+	EXPECT_EQ(0, p2p_areas(self->fd).nr_deferred);
 }
 
 struct storm {
@@ -1362,8 +1420,8 @@ TEST_F(dmabuf_deferred, unmap_while_deferred)
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
-	EXPECT_EQ(0, deferred_count());
+	EXPECT_EQ(1, p2p_areas(self->fd).mapped);
+	EXPECT_EQ(0, p2p_areas(self->fd).nr_deferred);
 }
 
 static long long mono_ms(void)
@@ -1390,14 +1448,14 @@ TEST_F(dmabuf_deferred, other_iommufd_does_not_wait)
 	took = mono_ms() - t0;
 	/* Had it waited, it would have returned with the IOPTEs back */
 	check_deferred(true);
-	EXPECT_EQ(1, area_counter("pending"));
+	EXPECT_EQ(1, p2p_areas(self->fd).is_pending);
 	EXPECT_GT(atoi(DEFER_DELAY_MS) / 2, took);
 	close(fd2);
 
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
-	EXPECT_EQ(0, area_counter("pending"));
-	EXPECT_EQ(0, deferred_count());
+	EXPECT_EQ(0, p2p_areas(self->fd).is_pending);
+	EXPECT_EQ(0, p2p_areas(self->fd).nr_deferred);
 }
 
 /* A fatal signal ends the wait for a deferred restore; it still lands */
@@ -1426,14 +1484,14 @@ TEST_F(dmabuf_deferred, wait_is_killable)
 	EXPECT_EQ(SIGKILL, WTERMSIG(status));
 	/* Killed in the wait, not after the restore */
 	EXPECT_GT(2000, took);
-	EXPECT_EQ(1, area_counter("pending"));
-	EXPECT_EQ(1, deferred_count());
+	EXPECT_EQ(1, p2p_areas(self->fd).is_pending);
+	EXPECT_EQ(1, p2p_areas(self->fd).nr_deferred);
 	check_deferred(true);
 
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
-	EXPECT_EQ(0, area_counter("pending"));
-	EXPECT_EQ(0, deferred_count());
+	EXPECT_EQ(0, p2p_areas(self->fd).is_pending);
+	EXPECT_EQ(0, p2p_areas(self->fd).nr_deferred);
 }
 
 /*
@@ -1452,7 +1510,7 @@ TEST_F(dmabuf_deferred, cost_in_domain_iopte_size)
 	ASSERT_EQ(0, p2p_write_str(RESTORE_INLINE, buf));
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	check_deferred(true);
-	EXPECT_EQ(1, area_counter("pending"));
+	EXPECT_EQ(1, p2p_areas(self->fd).is_pending);
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
 
@@ -1462,8 +1520,8 @@ TEST_F(dmabuf_deferred, cost_in_domain_iopte_size)
 	ASSERT_EQ(0, p2p_write_str(RESTORE_INLINE, buf));
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	check_deferred(false);
-	EXPECT_EQ(1, area_counter("deferred"));
-	EXPECT_EQ(0, area_counter("pending"));
+	EXPECT_EQ(1, p2p_areas(self->fd).deferred);
+	EXPECT_EQ(0, p2p_areas(self->fd).is_pending);
 }
 
 /* The default threshold: a small area is restored inside the notification */
@@ -1474,8 +1532,8 @@ TEST_F(dmabuf_deferred, small_restore_inline)
 	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, DEFER_DELAY_MS));
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	check_deferred(false);
-	EXPECT_EQ(0, area_counter("deferred"));
-	EXPECT_EQ(0, area_counter("pending"));
+	EXPECT_EQ(0, p2p_areas(self->fd).deferred);
+	EXPECT_EQ(0, p2p_areas(self->fd).is_pending);
 }
 
 TEST_HARNESS_MAIN

@@ -44,7 +44,6 @@
 /* BAR areas of this file, one per test (other files stay below 0x900000) */
 #define AREA(n)		(0xc00000ULL + (n) * 0x20000ULL)
 #define POLLS		100
-#define DMABUF_AREAS	"/sys/kernel/debug/iommufd/dmabuf_areas"
 
 FIXTURE(vmp2p) {
 	const char *bdf;	/* of the exporter, for the triggers */
@@ -292,7 +291,7 @@ TEST_F_TIMEOUT(vmp2p, write_and_read, 120)
 			     false));
 	ASSERT_EQ(0, edu_fetch(self, 0x200, got, sizeof(got)));
 	EXPECT_EQ(0, memcmp(pattern, got, sizeof(got)));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).mapped);
 	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 }
 
@@ -347,6 +346,19 @@ TEST_F_TIMEOUT(vmp2p, read_only_dmabuf, 120)
 	EXPECT_EQ(0x5a, got[sizeof(got) - 1]);
 }
 
+/*
+ * The one dma-buf area of the system, through the test op: its pages were
+ * revoked @revokes and restored @restores times (-1: either)
+ */
+static bool area_counts(struct _test_data_vmp2p *self, long revokes,
+			long restores)
+{
+	struct p2p_areas a = p2p_areas(self->iommufd);
+
+	return a.nr == 1 && (revokes < 0 || a.revokes == revokes) &&
+	       (restores < 0 || a.restores == restores);
+}
+
 /* A trigger with separate revoke and restore steps */
 static void revoke_cycle(struct __test_metadata *_metadata,
 			 struct _test_data_vmp2p *self,
@@ -364,11 +376,11 @@ static void revoke_cycle(struct __test_metadata *_metadata,
 
 	blocked_arm(self, area + 0x400);
 	ASSERT_EQ(0, t->revoke(&self->exp, self->bdf));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).revoked);
 	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x400));
 
 	ASSERT_EQ(0, t->restore(&self->exp, self->bdf));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).mapped);
 	EXPECT_TRUE(blocked_check(self, area + 0x400)) {
 		TH_LOG("%s: DMA landed while revoked", name);
 	}
@@ -399,11 +411,11 @@ static void reset_cycle(struct __test_metadata *_metadata,
 	edu_write(_metadata, self, variant, IOVA, area, msg);
 	ASSERT_EQ(0, t->revoke(&self->exp, self->bdf));
 	for (i = 0; t->async_restore && i < POLLS; i++) {
-		if (p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1") == 1)
+		if (area_counts(self, 1, 1))
 			break;
 		p2p_sleep_ms(100);
 	}
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1"));
+	EXPECT_TRUE(area_counts(self, 1, 1));
 	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s %s after", variant->bdf,
 		 name);
 	edu_write(_metadata, self, variant, IOVA + 0x800, area + 0x800, msg);
@@ -494,14 +506,14 @@ TEST_F_TIMEOUT(vmp2p, close_exporter, 120)
 	blocked_arm(self, AREA(9) + 0x800);
 	p2p_dev_close(&self->exp);
 	self->bar = NULL;
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).revoked);
 
 	/* edu's DMA faults; open the device again to look at the BAR */
 	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x800));
 	ASSERT_EQ(0, open_exporter(self, variant->bdf));
 	EXPECT_TRUE(blocked_check(self, AREA(9) + 0x800));
 	/* Still revoked after the reopen: the dma-buf is dead */
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).revoked);
 	test_err_ioctl_ioas_map_file_id(ENODEV, self->iommufd, self->ioas,
 					self->dfd, 0, PAGE, IOVA + PAGE,
 					MAP_RW);
@@ -523,8 +535,8 @@ TEST_F_TIMEOUT(vmp2p, va_map, 120)
 
 	self->by_va = true;
 	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "source va"));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).from_va);
+	EXPECT_EQ(1, p2p_areas(self->iommufd).mapped);
 	edu_write(_metadata, self, variant, IOVA + 0x100, AREA(12) + 0x100,
 		  "P2P-IOMMUFD by VA");
 
@@ -543,7 +555,7 @@ TEST_F_TIMEOUT(vmp2p, va_map, 120)
 	edu_write(_metadata, self, variant, IOVA + 0x800, AREA(12) + 0x800,
 		  "P2P-IOMMUFD by VA after munmap");
 	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, 2 * PAGE));
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "source va"));
+	EXPECT_EQ(0, p2p_areas(self->iommufd).from_va);
 }
 
 TEST_F_TIMEOUT(vmp2p, va_revoke_command_mem, 120)
@@ -591,12 +603,12 @@ TEST_F_TIMEOUT(vmp2p, va_close_exporter, 120)
 	self->vabar = MAP_FAILED;
 	p2p_dev_close(&self->exp);
 	self->bar = NULL;
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).revoked);
 
 	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x800));
 	ASSERT_EQ(0, open_exporter(self, variant->bdf));
 	EXPECT_TRUE(blocked_check(self, AREA(18) + 0x800));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).revoked);
 	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 }
 
@@ -639,7 +651,7 @@ TEST_F_TIMEOUT(vmp2p, va_spanning_efault, 120)
 	munmap(two, 2 * PAGE);
 
 	/* Nothing was left at IOVA */
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "source va"));
+	EXPECT_EQ(0, p2p_areas(self->iommufd).from_va);
 	test_ioctl_ioas_map_file_id(self->iommufd, self->ioas, self->memfd, 0,
 				    PAGE, IOVA, MAP_RW);
 	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
@@ -658,10 +670,10 @@ TEST_F_TIMEOUT(vmp2p, va_map_while_revoked, 120)
 	blocked_arm(self, AREA(20) + 0x400);
 	ASSERT_EQ(0, p2p_trig_cmd_mem(&self->exp, 0));
 	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).revoked);
 	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x400));
 	ASSERT_EQ(0, p2p_trig_cmd_mem(&self->exp, 1));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).mapped);
 	EXPECT_TRUE(blocked_check(self, AREA(20) + 0x400));
 	edu_write(_metadata, self, variant, IOVA, AREA(20),
 		  "P2P-IOMMUFD va mapped while revoked");
@@ -723,7 +735,7 @@ TEST_F_TIMEOUT(vmp2p, va_subpage_bar_efault, 120)
 		     variant->bdf, (unsigned long long)info.size);
 	EXPECT_EQ(-EFAULT, p2p_map_va(self->iommufd, self->ioas, bar0, PAGE,
 				      IOVA, MAP_RW));
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "source va"));
+	EXPECT_EQ(0, p2p_areas(self->iommufd).from_va);
 	munmap(bar0, size);
 }
 
@@ -738,7 +750,7 @@ TEST_F_TIMEOUT(vmp2p, va_opt_out, 120)
 	ASSERT_EQ(0, p2p_write_str(MAP_BAR_VA_PARAM, "0"));
 	EXPECT_EQ(-EFAULT, export_map(self, &r, 1, MAP_RW));
 	ASSERT_EQ(0, p2p_write_str(MAP_BAR_VA_PARAM, "1"));
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "source va"));
+	EXPECT_EQ(0, p2p_areas(self->iommufd).from_va);
 	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
 	edu_write(_metadata, self, variant, IOVA, AREA(19),
 		  "P2P-IOMMUFD va after opt-in");
@@ -1137,7 +1149,7 @@ TEST_F_TIMEOUT(vmp2p, races, 600)
 	EXPECT_EQ(RACE_ROUNDS, rc->va_maps);
 	EXPECT_EQ(RACE_ROUNDS, rc->va_copies);
 	EXPECT_EQ(0U, rc->va_copy_err.n);
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "source va"));
+	EXPECT_EQ(0, p2p_areas(self->iommufd).from_va);
 
 	/* Quiet again: revoked blocks, restored lands */
 	ASSERT_EQ(0, p2p_cmd_bits(&self->exp, PCI_COMMAND_MEMORY, 0));
@@ -1255,8 +1267,6 @@ static void deferred_undo(struct _test_data_vmp2p *self)
 	self->inline_saved[0] = 0;
 }
 
-#define DMABUF_DEFERRED "/sys/kernel/debug/iommufd/dmabuf_deferred"
-
 /* Any ioctl but a test op waits for the iommufd's deferred restores */
 static int flush_restores(int iommufd)
 {
@@ -1280,21 +1290,26 @@ static const char *deferred_unsupported(struct _test_data_vmp2p *self)
 }
 
 /*
- * The deferred restore is through: the area holds @counts (its restore
- * counters in dmabuf_areas), nothing is deferred any more, and edu DMA
- * through the mapping lands again.
+ * The deferred restore is through: the area's restores were deferred
+ * @deferred times (-1: any), none is pending, nothing is deferred any
+ * more, and edu DMA through the mapping lands again.
  */
 static void deferred_end(struct __test_metadata *_metadata,
 			 struct _test_data_vmp2p *self,
 			 const struct _fixture_variant_vmp2p *variant,
-			 uint64_t area, const char *counts, const char *name)
+			 uint64_t area, long deferred, const char *name)
 {
+	struct p2p_areas a;
 	char msg[96];
 
 	ASSERT_EQ(0, flush_restores(self->iommufd));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1"));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, counts));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_DEFERRED, "deferred 0"));
+	EXPECT_TRUE(area_counts(self, 1, 1));
+	a = p2p_areas(self->iommufd);
+	EXPECT_EQ(0, a.pending);
+	if (deferred < 0)
+		deferred = a.deferred;
+	EXPECT_EQ(deferred, a.deferred);
+	EXPECT_EQ(0, a.nr_deferred);
 	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s %s after", variant->bdf,
 		 name);
 	edu_write(_metadata, self, variant, IOVA + 0x800, area + 0x800, msg);
@@ -1307,6 +1322,7 @@ static void deferred_begin(struct __test_metadata *_metadata,
 			   uint64_t area, const char *name)
 {
 	struct vfio_region_dma_range r = { area, PAGE };
+	struct p2p_areas a;
 	char msg[96];
 
 	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
@@ -1315,9 +1331,10 @@ static void deferred_begin(struct __test_metadata *_metadata,
 	edu_write(_metadata, self, variant, IOVA, area, msg);
 	ASSERT_EQ(0, p2p_device_reset(&self->exp));
 	/* The reset returned with the restore still in flight */
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "pending 1"));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_DEFERRED, "deferred 1"));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	a = p2p_areas(self->iommufd);
+	EXPECT_EQ(1, a.pending);
+	EXPECT_EQ(1, a.nr_deferred);
+	EXPECT_EQ(1, a.revoked);
 }
 
 TEST_F_TIMEOUT(vmp2p, deferred_device_reset, 120)
@@ -1334,7 +1351,7 @@ TEST_F_TIMEOUT(vmp2p, deferred_device_reset, 120)
 	EXPECT_TRUE(blocked_check(self, area + 0x400)) {
 		TH_LOG("DMA landed before the deferred restore");
 	}
-	deferred_end(_metadata, self, variant, area, "deferred 1 pending 0",
+	deferred_end(_metadata, self, variant, area, 1,
 		     "deferred reset");
 }
 
@@ -1348,14 +1365,15 @@ TEST_F_TIMEOUT(vmp2p, deferred_revoke_in_flight, 120)
 		SKIP(return, "%s: %s", variant->bdf, why);
 	deferred_begin(_metadata, self, variant, area, "revoke in flight");
 	ASSERT_EQ(0, p2p_trig_cmd_mem(&self->exp, 0));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "pending 0"));
+	EXPECT_TRUE(area_counts(self, -1, -1));
+	EXPECT_EQ(0, p2p_areas(self->iommufd).pending);
 	/* Let the held work run: it must leave the area revoked */
 	p2p_sleep_ms(DEFER_DELAY_MS + 500);
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 0"));
+	EXPECT_TRUE(area_counts(self, 1, 0));
 
 	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, "0"));
 	ASSERT_EQ(0, p2p_trig_cmd_mem(&self->exp, 1));
-	deferred_end(_metadata, self, variant, area, "pending 0",
+	deferred_end(_metadata, self, variant, area, -1,
 		     "revoke in flight");
 }
 
@@ -1373,9 +1391,9 @@ TEST_F_TIMEOUT(vmp2p, deferred_close_in_flight, 120)
 	self->bar = NULL;
 	p2p_sleep_ms(DEFER_DELAY_MS + 500);
 	ASSERT_EQ(0, flush_restores(self->iommufd));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "restores 0"));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_DEFERRED, "deferred 0"));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).revoked);
+	EXPECT_TRUE(area_counts(self, -1, 0));
+	EXPECT_EQ(0, p2p_areas(self->iommufd).nr_deferred);
 	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x400));
 	ASSERT_EQ(0, open_exporter(self, variant->bdf));
 	EXPECT_TRUE(blocked_check(self, area + 0x400)) {

@@ -11,7 +11,8 @@
  *   4. vfio dma-buf export (VFIO_DEVICE_FEATURE_DMA_BUF)
  *   5. edu: its DMA engine, and the test importer (p2p_importer)
  *   6. Revoke triggers: one table for every test program
- *   7. iommufd test ops (CONFIG_IOMMUFD_TEST): mock accesses, aperture
+ *   7. iommufd test ops (CONFIG_IOMMUFD_TEST): mock accesses, aperture,
+ *      the importer's dma-buf areas
  *
  * Programs that use ../iommu/iommufd_utils.h include it first.
  */
@@ -1271,6 +1272,128 @@ static inline long pins_outstanding(void)
 	if (acq < 0 || rel < 0)
 		return -1;
 	return acq - rel;
+}
+
+/**
+ * struct p2p_areas - the iommufd importer's dma-buf areas, as numbers
+ * @nr: areas of every iommufd ("state" lines of <debugfs>/iommufd/
+ *	dmabuf_areas), -1 if the test op failed; so are the other counts
+ * @revoked: of them, revoked ("state revoked")
+ * @mapped: of them, not revoked ("state mapped")
+ * @from_va: of them, mapped by address ("source va")
+ * @pending: of them, waiting for the restore work ("pending 1")
+ * @nr_deferred: deferred restores in flight (<debugfs>/iommufd/
+ *	dmabuf_deferred)
+ * @found: there is an area at the IOVA asked for (or a first one); the
+ *	fields below are its own, the counters shared by the areas of one map
+ * @is_revoked: it is revoked
+ * @is_from_va: it was mapped by address
+ * @is_pending: its restore waits for the restore work
+ * @first: its first IOVA
+ * @last: its last IOVA
+ * @revokes: revokes of its dma-buf pages
+ * @restores: restores
+ * @restore_errors: restores that failed
+ * @retries: restores retried after one failed
+ * @deferred: restores left to the restore work
+ */
+struct p2p_areas {
+	int nr, revoked, mapped, from_va, pending, nr_deferred;
+	bool found, is_revoked, is_from_va, is_pending;
+	uint64_t first, last;
+	long revokes, restores, restore_errors, retries, deferred;
+};
+
+/*
+ * IOMMU_TEST_OP_DMABUF_AREAS on the iommufd @fd: every dma-buf area, and
+ * the one at @iova of its IOAS @ioas_id (0: the first of all). 0 or
+ * -errno; on an error every count in *@a is -1.
+ */
+static inline int _test_cmd_dmabuf_areas(int fd, __u32 ioas_id,
+					 uint64_t iova, struct p2p_areas *a)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_DMABUF_AREAS,
+		.id = ioas_id,
+		.dmabuf_areas = { .iova = iova },
+	};
+	__u32 flags;
+
+	memset(a, 0, sizeof(*a));
+	if (ioctl(fd, IOMMU_TEST_CMD, &cmd)) {
+		int ret = -errno;
+
+		a->nr = -1;
+		a->revoked = -1;
+		a->mapped = -1;
+		a->from_va = -1;
+		a->pending = -1;
+		a->nr_deferred = -1;
+		a->revokes = -1;
+		a->restores = -1;
+		a->restore_errors = -1;
+		a->retries = -1;
+		a->deferred = -1;
+		errno = -ret;
+		return ret;
+	}
+	flags = cmd.dmabuf_areas.out_flags;
+	a->nr = cmd.dmabuf_areas.out_nr_areas;
+	a->revoked = cmd.dmabuf_areas.out_nr_revoked;
+	a->mapped = a->nr - a->revoked;
+	a->from_va = cmd.dmabuf_areas.out_nr_from_va;
+	a->pending = cmd.dmabuf_areas.out_nr_pending;
+	a->nr_deferred = cmd.dmabuf_areas.out_nr_deferred;
+	a->found = flags & MOCK_DMABUF_AREA_FOUND;
+	a->is_revoked = flags & MOCK_DMABUF_AREA_REVOKED;
+	a->is_from_va = flags & MOCK_DMABUF_AREA_FROM_VA;
+	a->is_pending = flags & MOCK_DMABUF_AREA_PENDING;
+	a->first = cmd.dmabuf_areas.out_first;
+	a->last = cmd.dmabuf_areas.out_last;
+	a->revokes = cmd.dmabuf_areas.out_revokes;
+	a->restores = cmd.dmabuf_areas.out_restores;
+	a->restore_errors = cmd.dmabuf_areas.out_restore_errors;
+	a->retries = cmd.dmabuf_areas.out_retries;
+	a->deferred = cmd.dmabuf_areas.out_deferred;
+	return 0;
+}
+
+/*
+ * The counts of every dma-buf area, asked through the iommufd @fd, and the
+ * first area, the one the first line of debugfs shows
+ */
+static inline struct p2p_areas p2p_areas(int fd)
+{
+	struct p2p_areas a;
+
+	_test_cmd_dmabuf_areas(fd, 0, 0, &a);
+	return a;
+}
+
+/* The same, and the area at @iova of IOAS @ioas_id */
+static inline struct p2p_areas p2p_area_at(int fd, __u32 ioas_id,
+					   uint64_t iova)
+{
+	struct p2p_areas a;
+
+	_test_cmd_dmabuf_areas(fd, ioas_id, iova, &a);
+	return a;
+}
+
+/*
+ * The same through an iommufd of its own, for when the test has none
+ * open (the counts are of every iommufd)
+ */
+static inline struct p2p_areas p2p_areas_global(void)
+{
+	struct p2p_areas a;
+	int fd = open("/dev/iommu", O_RDWR);
+
+	_test_cmd_dmabuf_areas(fd, 0, 0, &a);
+	if (fd >= 0)
+		close(fd);
+	return a;
 }
 
 #endif /* __P2P_UTILS_H */
