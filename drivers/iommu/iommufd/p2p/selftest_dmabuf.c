@@ -21,6 +21,9 @@
  *                                   domain maps at an IOVA, or -ENOENT
  *  IOMMU_TEST_OP_DMABUF_QUERY       attachments of any dma-buf, ranges and
  *                                   state of a mock one
+ *  IOMMU_TEST_OP_DMABUF_AREAS       the importer's dma-buf areas, counted
+ *                                   as <debugfs>/iommufd/ shows them, and
+ *                                   the state and counters of one
  *
  * The first three follow upstream's numbers and layouts. DMABUF_GET and
  * DMABUF_REVOKE behave as upstream's, except that the dma-buf has pages
@@ -38,6 +41,7 @@
 
 #include "../iommufd_private.h"
 #include "../iommufd_test.h"
+#include "dmabuf.h"
 #include "selftest_dmabuf.h"
 
 /**
@@ -468,6 +472,77 @@ out_put:
 	return rc;
 }
 
+/*
+ * Whether @area of @idma is the one IOMMU_TEST_OP_DMABUF_AREAS asks for:
+ * the one at the IOVA in IOAS @cmd->id of this iommufd, or with @cmd->id 0
+ * the first, as in the first line of debugfs
+ */
+static bool iommufd_test_dmabuf_area_is(struct iommufd_ucmd *ucmd,
+					struct iommu_test_cmd *cmd,
+					struct iopt_dmabuf *idma,
+					struct iopt_area *area)
+{
+	u64 iova = cmd->dmabuf_areas.iova;
+
+	if (!cmd->id)
+		return true;
+	return idma->ictx == ucmd->ictx &&
+	       iopt_dmabuf_ioas_id(area) == cmd->id &&
+	       iova >= iopt_area_iova(area) && iova <= iopt_area_last_iova(area);
+}
+
+/*
+ * IOMMU_TEST_OP_DMABUF_AREAS: what <debugfs>/iommufd/dmabuf_areas and
+ * dmabuf_deferred show, as numbers. The counters are those of the dma-buf
+ * pages, shared by the areas made from one map, as in debugfs.
+ */
+static int iommufd_test_dmabuf_areas(struct iommufd_ucmd *ucmd,
+				     struct iommu_test_cmd *cmd)
+{
+	struct iopt_dmabuf *idma;
+	u32 flags = 0;
+	int rc;
+
+	memset(&cmd->dmabuf_areas.out_nr_areas, 0,
+	       sizeof(cmd->dmabuf_areas) -
+	       offsetof(typeof(cmd->dmabuf_areas), out_nr_areas));
+	rc = mutex_lock_interruptible(&iopt_dmabuf_all_lock);
+	if (rc)
+		return rc;
+	list_for_each_entry(idma, &iopt_dmabuf_all, all_node) {
+		struct iopt_dmabuf_area *da;
+
+		mutex_lock(&idma->pages->mutex);
+		list_for_each_entry(da, &idma->areas, node) {
+			cmd->dmabuf_areas.out_nr_areas++;
+			cmd->dmabuf_areas.out_nr_revoked += idma->revoked;
+			cmd->dmabuf_areas.out_nr_from_va += idma->from_va;
+			cmd->dmabuf_areas.out_nr_pending += idma->retry_pending;
+			if (flags ||
+			    !iommufd_test_dmabuf_area_is(ucmd, cmd, idma, da->area))
+				continue;
+			flags = MOCK_DMABUF_AREA_FOUND |
+				(idma->revoked ? MOCK_DMABUF_AREA_REVOKED : 0) |
+				(idma->from_va ? MOCK_DMABUF_AREA_FROM_VA : 0) |
+				(idma->retry_pending ? MOCK_DMABUF_AREA_PENDING : 0);
+			cmd->dmabuf_areas.out_first = iopt_area_iova(da->area);
+			cmd->dmabuf_areas.out_last =
+				iopt_area_last_iova(da->area);
+			cmd->dmabuf_areas.out_revokes = idma->revoke_count;
+			cmd->dmabuf_areas.out_restores = idma->restore_count;
+			cmd->dmabuf_areas.out_restore_errors = idma->restore_errors;
+			cmd->dmabuf_areas.out_retries = idma->restore_retries;
+			cmd->dmabuf_areas.out_deferred = idma->restore_deferrals;
+		}
+		mutex_unlock(&idma->pages->mutex);
+	}
+	mutex_unlock(&iopt_dmabuf_all_lock);
+	cmd->dmabuf_areas.out_flags = flags;
+	cmd->dmabuf_areas.out_nr_deferred =
+		atomic_read(&iopt_dmabuf_nr_deferred);
+	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
 /**
  * iommufd_test_dmabuf() - Handle the dma-buf test ops
  * @ucmd: the IOMMU_TEST_CMD being executed
@@ -497,6 +572,8 @@ int iommufd_test_dmabuf(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *cmd)
 		return iommufd_test_md_read(ucmd, cmd);
 	case IOMMU_TEST_OP_DMABUF_QUERY:
 		return iommufd_test_dmabuf_query(ucmd, cmd);
+	case IOMMU_TEST_OP_DMABUF_AREAS:
+		return iommufd_test_dmabuf_areas(ucmd, cmd);
 	}
 	return -EOPNOTSUPP;
 }

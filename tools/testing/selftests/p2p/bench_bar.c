@@ -35,7 +35,7 @@
 #include <unistd.h>
 #include <linux/iommufd.h>
 #include "compat.h"
-#include "dmabuf_util.h"
+#include "p2p_utils.h"
 #include "bench_util.h"
 
 #define BAR	VFIO_PCI_BAR2_REGION_INDEX
@@ -44,7 +44,6 @@
 #define IOVA_RP	0x6000000000ULL
 #define SZ_4K	0x1000ULL
 #define SZ_2M	0x200000ULL
-#define MAP_RW	(IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
 #define AREAS	"/sys/kernel/debug/iommufd/dmabuf_areas"
 #define RESTORE_TIMEOUT	10.0
 
@@ -55,10 +54,10 @@ static uint32_t ioas;
 /* MAP_FILE of @dfd from @start for @len at @iova, or anywhere if ~0 */
 static int map_file(int dfd, uint64_t start, uint64_t len, uint64_t *iova)
 {
-	if (*iova == ~0ULL)
-		return p2p_map_file_auto(iommufd, ioas, dfd, start, len, MAP_RW,
-					 iova);
-	return p2p_map_file(iommufd, ioas, dfd, start, len, *iova, MAP_RW);
+	return _test_ioctl_ioas_map_file(iommufd, ioas, dfd, start, len,
+					 iova,
+					 *iova == ~0ULL ? MAP_RW :
+					 MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA);
 }
 
 /* Map and unmap @reps times; @dfd < 0 maps @va by address at @iova */

@@ -26,7 +26,7 @@
 #include <unistd.h>
 #include <linux/iommufd.h>
 #include "compat.h"
-#include "vfio_util.h"
+#include "p2p_utils.h"
 #include "bench_util.h"
 
 #ifndef MFD_HUGETLB
@@ -34,8 +34,7 @@
 #endif
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define IOVA	0x100000000ULL
-#define MAP_RW	(IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE | \
-		 IOMMU_IOAS_MAP_FIXED_IOVA)
+#define MAP_RW_FIXED	(MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA)
 #define HP_DIR	"/sys/kernel/mm/hugepages/hugepages-"
 
 struct backing {
@@ -135,21 +134,19 @@ static const char *const how_name[] = {
 static int map_once(enum how how, int memfd, void *va, size_t size,
 		    double *tm, double *tu)
 {
-	struct iommu_ioas_map_file mf = {
-		.size = sizeof(mf), .flags = MAP_RW, .ioas_id = ioas, .fd = memfd,
-		.start = 0, .length = size, .iova = IOVA,
-	};
 	struct iommu_ioas_map m = {
-		.size = sizeof(m), .flags = MAP_RW, .ioas_id = ioas,
+		.size = sizeof(m), .flags = MAP_RW_FIXED, .ioas_id = ioas,
 		.user_va = (uintptr_t)va, .length = size, .iova = IOVA,
 	};
+	uint64_t iova = IOVA;
 	double t0, t1;
 	int rc;
 
 	t0 = bench_now();
 	switch (how) {
 	case BY_FILE:
-		rc = ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &mf);
+		rc = _test_ioctl_ioas_map_file(iommufd, ioas, memfd, 0, size,
+					       &iova, MAP_RW_FIXED);
 		break;
 	case BY_VA:
 		rc = ioctl(iommufd, IOMMU_IOAS_MAP, &m);

@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 
 #include "../kselftest_harness.h"
-#include "dmabuf_util.h"
+#include "p2p_utils.h"
 
 #define RAM_IOVA	0x100000ULL
 #define BAR_IOVA	0x40000000ULL
@@ -124,8 +124,7 @@ TEST_F(compat, bar_by_va_revocable)
 
 	ASSERT_EQ(0, dma_map(self->container, self->shm.bar[2] + AREA,
 			     BAR_IOVA, 2 * PAGE));
-	EXPECT_EQ(1, p2p_count_lines("/sys/kernel/debug/iommufd/dmabuf_areas",
-				     "source va"));
+	EXPECT_EQ(1, p2p_areas_global().from_va);
 	expect_landed(_metadata, self, AREA + 0x100,
 		      "P2P-COMPAT edu wrote the BAR through MAP_DMA");
 
@@ -144,8 +143,7 @@ TEST_F(compat, bar_by_va_revocable)
 	expect_landed(_metadata, self, AREA + 0x800,
 		      "P2P-COMPAT restored after memory decode");
 	EXPECT_EQ(0, dma_unmap(self->container, BAR_IOVA, 2 * PAGE));
-	EXPECT_EQ(0, p2p_count_lines("/sys/kernel/debug/iommufd/dmabuf_areas",
-				     "source va"));
+	EXPECT_EQ(0, p2p_areas_global().from_va);
 }
 
 TEST_HARNESS_MAIN

@@ -21,10 +21,11 @@
  * changed during the call either outcome is accepted.
  *
  * Every FUZZ_CHECK_EVERY operations the threads are quiesced (a writer
- * preferring rwlock) and the invariants are checked: the iommufd debugfs
- * view matches the model area for area, and the backend checks IOPTEs or
- * DMA.  At the end everything is closed and the debugfs views must be
- * empty.
+ * preferring rwlock) and the invariants are checked: the importer's
+ * dma-buf areas (IOMMU_TEST_OP_DMABUF_AREAS) match the model area for
+ * area, and the backend checks IOPTEs or DMA.  At the end everything is
+ * closed and no dma-buf area, nor (fuzz_devices) any vfio export in its
+ * debugfs list, may be left.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,7 +47,7 @@
 #include <linux/iommufd.h>
 #include "compat.h"
 #include "../kselftest_harness.h"
-#include "vfio_util.h"
+#include "p2p_utils.h"
 
 #define FZ_PAGE			4096ULL
 #define FZ_MAX_THREADS		8
@@ -67,7 +68,6 @@
 #define FZ_MAP_RW		(IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 #define FZ_BAD_ID		0xfffffu
 #define FZ_BAD_FD		100000
-#define FZ_DMABUF_AREAS		"/sys/kernel/debug/iommufd/dmabuf_areas"
 
 /* Command line, see fz_parse_args() */
 static uint64_t fz_opt_seed;
@@ -540,20 +540,9 @@ struct fz_map_args {
 
 static int fz_map_file(struct fz_ctx *ctx, struct fz_map_args *m)
 {
-	struct iommu_ioas_map_file cmd = {
-		.size = sizeof(cmd),
-		.flags = m->flags,
-		.ioas_id = m->ioas_id,
-		.fd = m->fd,
-		.start = m->start,
-		.length = m->length,
-		.iova = m->iova,
-	};
-	int ret = fz_ioctl(ctx->iommufd, IOMMU_IOAS_MAP_FILE, &cmd);
-
-	if (!ret)
-		m->iova = cmd.iova;
-	return ret;
+	return _test_ioctl_ioas_map_file(ctx->iommufd, m->ioas_id, m->fd,
+					 m->start, m->length, &m->iova,
+					 m->flags);
 }
 
 static int fz_unmap(struct fz_ctx *ctx, uint32_t ioas_id, uint64_t iova,
@@ -1056,77 +1045,65 @@ static void fz_thread_op(struct fz_thread *th)
 /* --- invariants --- */
 
 /*
- * <debugfs>/iommufd/dmabuf_areas against the model: one line per dma-buf
- * area, same IOVA range and IOAS, state revoked iff the model says so, no
- * restore errors.
+ * The importer's dma-buf areas (IOMMU_TEST_OP_DMABUF_AREAS) against the
+ * model: as many as the model has, each with the IOVA range it has in its
+ * IOAS, revoked iff the model says so, no restore errors.
  */
-static void fz_check_debugfs(struct fz_ctx *ctx)
+static void fz_check_areas(struct fz_ctx *ctx)
 {
-	unsigned int i, k, lines = 0, want = 0;
-	char line[512], state[16];
-	unsigned long first, last, rerr;
-	unsigned int ioas_id;
-	bool found;
-	FILE *f;
+	struct p2p_areas all, a;
+	unsigned int i, k, want = 0;
 
-	f = fopen(FZ_DMABUF_AREAS, "r");
-	if (!f) {
-		fz_fail(ctx, NULL, "cannot read %s", FZ_DMABUF_AREAS);
+	all = p2p_areas(ctx->iommufd);
+	if (all.nr < 0) {
+		fz_fail(ctx, NULL, "IOMMU_TEST_OP_DMABUF_AREAS: %s",
+			strerror(errno));
 		return;
 	}
-	for (i = 0; i < FZ_NIOAS; i++)
-		for (k = 0; k < ctx->ioas[i].nr; k++)
-			want += ctx->ioas[i].areas[k]->obj->kind == FZ_DMABUF;
-	while (fgets(line, sizeof(line), f)) {
-		char *p;
+	for (i = 0; i < FZ_NIOAS; i++) {
+		for (k = 0; k < ctx->ioas[i].nr; k++) {
+			struct fz_area *m = ctx->ioas[i].areas[k];
+			uint64_t last = m->iova + m->len - 1;
+			bool rev;
 
-		if (sscanf(line, "ioas %u iova %lx-%lx", &ioas_id, &first,
-			   &last) != 3)
-			continue;
-		lines++;
-		p = strstr(line, " state ");
-		if (!p || sscanf(p, " state %15s", state) != 1)
-			state[0] = 0;
-		p = strstr(line, " restore_errors ");
-		rerr = p ? strtoul(p + 16, NULL, 10) : 0;
-		found = false;
-		for (i = 0; i < FZ_NIOAS && !found; i++) {
-			if (ctx->ioas[i].id != ioas_id)
+			if (m->obj->kind != FZ_DMABUF)
 				continue;
-			for (k = 0; k < ctx->ioas[i].nr && !found; k++) {
-				struct fz_area *a = ctx->ioas[i].areas[k];
-				bool rev;
-
-				if (a->obj->kind != FZ_DMABUF ||
-				    a->iova != first ||
-				    a->iova + a->len - 1 != last)
-					continue;
-				found = true;
-				rev = be_obj_revoked(a->obj);
-				if (strcmp(state, rev ? "revoked" : "mapped"))
-					fz_fail(ctx, NULL,
-						"debugfs: area %#lx-%#lx of %s is %s, model says %s",
-						first, last, "dmabuf", state,
-						rev ? "revoked" : "mapped");
+			want++;
+			a = p2p_area_at(ctx->iommufd, ctx->ioas[i].id, m->iova);
+			if (!a.found || a.first != m->iova || a.last != last) {
+				fz_fail(ctx, NULL,
+					"area ioas %u %#lx-%#lx of the model: the importer has %#lx-%#lx",
+					ctx->ioas[i].id, (unsigned long)m->iova,
+					(unsigned long)last,
+					(unsigned long)a.first,
+					(unsigned long)a.last);
+				continue;
 			}
+			rev = be_obj_revoked(m->obj);
+			if (a.is_revoked != rev)
+				fz_fail(ctx, NULL,
+					"area %#lx-%#lx of %s is %s, model says %s",
+					(unsigned long)m->iova,
+					(unsigned long)last, "dmabuf",
+					a.is_revoked ? "revoked" : "mapped",
+					rev ? "revoked" : "mapped");
+			if (a.restore_errors)
+				fz_fail(ctx, NULL,
+					"area %#lx-%#lx: %ld restore errors",
+					(unsigned long)m->iova,
+					(unsigned long)last, a.restore_errors);
 		}
-		if (!found)
-			fz_fail(ctx, NULL, "debugfs: area ioas %u %#lx-%#lx not in the model",
-				ioas_id, first, last);
-		if (rerr)
-			fz_fail(ctx, NULL, "debugfs: restore errors: %s", line);
 	}
-	fclose(f);
-	if (lines != want)
-		fz_fail(ctx, NULL, "debugfs: %u dma-buf areas, model has %u",
-			lines, want);
+	if (all.nr != (int)want)
+		fz_fail(ctx, NULL, "%d dma-buf areas, model has %u", all.nr,
+			want);
 }
 
 static void fz_check(struct fz_ctx *ctx)
 {
 	if (ctx->failed)
 		return;
-	fz_check_debugfs(ctx);
+	fz_check_areas(ctx);
 	if (!ctx->failed)
 		be_check(ctx);
 	ctx->st.checks++;
@@ -1223,6 +1200,20 @@ static int fz_free_hugepages(void)
 	return n;
 }
 
+/* The importer's dma-buf areas, polled until none is left for up to 2 s */
+static int fz_wait_no_areas(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < 40; i++) {
+		n = p2p_areas_global().nr;
+		if (n <= 0)
+			return n;
+		p2p_sleep_ms(50);
+	}
+	return n;
+}
+
 /* Lines of @path that contain @needle, polled until 0 for up to 2 s */
 static int fz_wait_gone(const char *path, const char *needle)
 {
@@ -1258,10 +1249,9 @@ static void fz_teardown(struct fz_ctx *ctx)
 	if (ctx->iommufd >= 0)
 		close(ctx->iommufd);
 	ctx->iommufd = -1;
-	n = fz_wait_gone(FZ_DMABUF_AREAS, "ioas ");
+	n = fz_wait_no_areas();
 	if (n)
-		fz_fail(ctx, NULL, "%d dma-buf areas left in %s after close",
-			n, FZ_DMABUF_AREAS);
+		fz_fail(ctx, NULL, "%d dma-buf areas left after close", n);
 	be_after_close(ctx);
 }
 

@@ -27,7 +27,6 @@
 #define FUZZ_DEFAULT_THREADS	3
 
 #include "fuzz_common.c"
-#include "dmabuf_util.h"
 
 #define DV_BAR		VFIO_PCI_BAR2_REGION_INDEX
 #define DV_NDEV		2
@@ -138,6 +137,7 @@ static int be_setup(struct fz_ctx *ctx)
 	static const char *const bdfs[DV_NDEV] = { P2P_IVSHMEM0, P2P_IVSHMEM_RP };
 	struct fz_obj *mem;
 	unsigned int i;
+	uint64_t iova;
 	int ret;
 
 	memset(&dv, 0, sizeof(dv));
@@ -182,10 +182,11 @@ static int be_setup(struct fz_ctx *ctx)
 		return -EIO;
 	mem->map = mmap(NULL, mem->size, PROT_READ | PROT_WRITE, MAP_SHARED,
 			mem->fd, 0);
-	if (mem->map == MAP_FAILED || p2p_map_file(ctx->iommufd,
-						   ctx->ioas[0].id, mem->fd, 0,
-						   mem->size, DV_IOVA_MEM,
-						   FZ_MAP_RW))
+	iova = DV_IOVA_MEM;
+	if (mem->map == MAP_FAILED ||
+	    _test_ioctl_ioas_map_file(ctx->iommufd, ctx->ioas[0].id, mem->fd, 0,
+				      mem->size, &iova,
+				      FZ_MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA))
 		return -EIO;
 	memset(mem->map, 0, mem->size);
 	fz_reg_add(ctx, 0, DV_IOVA_MEM, mem->size, mem, 0, true, true, -1);
@@ -396,14 +397,22 @@ static void dv_op_export(struct fz_thread *th)
 		fz_slot_put(s);
 }
 
+/* Revoke (@revoke) or restore with trigger @id of p2p_trigger() */
+static int dv_trigger(struct fz_dev *d, enum p2p_trigger_id id, bool revoke)
+{
+	const struct p2p_trigger *t = p2p_trigger(id);
+
+	return revoke ? t->revoke(&d->pd, d->bdf) : t->restore(&d->pd, d->bdf);
+}
+
 static int dv_cmd_mem(struct fz_dev *d, bool on)
 {
-	return p2p_trig_cmd_mem(&d->pd, on) ? -EIO : 0;
+	return dv_trigger(d, P2P_TRIG_CMD_MEM, !on) ? -EIO : 0;
 }
 
 static int dv_low_power(struct fz_dev *d, bool on)
 {
-	return p2p_trig_low_power(&d->pd, !on) ? -errno : 0;
+	return dv_trigger(d, P2P_TRIG_LOW_POWER, on) ? -errno : 0;
 }
 
 /* A revoke trigger of the device, or its restore */
@@ -441,14 +450,10 @@ static void dv_op_trigger(struct fz_thread *th)
 	} else {
 		fz_op(th, "device_reset %s%s", d->bdf,
 		      d->has_reset ? "" : " (no reset method)");
-		ret = ioctl(d->pd.fd, VFIO_DEVICE_RESET) ? -errno : 0;
-		if (fz_expect(th, ret, d->has_reset ? 0 : -EINVAL) && !ret) {
-			/* The reset clears memory decode; turn it back on */
-			ret = dv_cmd_mem(d, true);
-			if (fz_expect(th, ret, 0))
-				__atomic_store_n(&d->mem_on, true,
-						 __ATOMIC_SEQ_CST);
-		}
+		/* The trigger turns memory decode back on after the reset */
+		ret = dv_trigger(d, P2P_TRIG_DEVICE_RESET, true);
+		if (fz_expect(th, ret, d->has_reset ? 0 : -EINVAL) && !ret)
+			__atomic_store_n(&d->mem_on, true, __ATOMIC_SEQ_CST);
 	}
 	dev_gen_bump(d);
 	pthread_rwlock_unlock(&d->lock);

@@ -19,7 +19,6 @@
 #define FUZZ_DEFAULT_THREADS	4
 
 #include "fuzz_common.c"
-#include "mock_util.h"
 
 #define MK_DOMAINS	3
 

@@ -31,10 +31,8 @@
 
 #include "compat.h"
 #include "../iommu/iommufd_utils.h"
-#include "mock_util.h"
-#include "vfio_util.h"
+#include "p2p_utils.h"
 
-#define MAP_RW (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
 #define MAX_RANGES 4
 #define DMABUF_AREAS "/sys/kernel/debug/iommufd/dmabuf_areas"
 /* Fails the importer's iommu_map() in any context, kworkers included */
@@ -43,25 +41,6 @@
 static __attribute__((constructor)) void setup_sizes(void)
 {
 	PAGE_SIZE = sysconf(_SC_PAGE_SIZE);
-}
-
-static int map_file(int fd, uint32_t ioas_id, int dfd, uint64_t start,
-		    uint64_t length, uint64_t *iova, uint32_t flags)
-{
-	struct iommu_ioas_map_file cmd = {
-		.size = sizeof(cmd),
-		.flags = flags,
-		.ioas_id = ioas_id,
-		.fd = dfd,
-		.start = start,
-		.length = length,
-		.iova = *iova,
-	};
-	int ret;
-
-	ret = ioctl(fd, IOMMU_IOAS_MAP_FILE, &cmd);
-	*iova = cmd.iova;
-	return ret ? -errno : 0;
 }
 
 /* A mock dma-buf of @nr ranges of @pages[i] pages; fd or -errno */
@@ -181,6 +160,8 @@ static int check_iova(struct __test_metadata *_metadata, int fd,
 /*
  * Counter @name ("restores", "restore_errors", "retries", ...) of the
  * first line of DMABUF_AREAS; -1 if there is no line or no such field.
+ * Only the test of the debugfs text reads it; the others ask
+ * IOMMU_TEST_OP_DMABUF_AREAS.
  */
 static long area_counter(const char *name)
 {
@@ -295,11 +276,10 @@ TEST_F(dmabuf, map_layout)
 {
 	uint64_t iova = 0;
 
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	check_all(0, self->size, iova, true, false);
 	EXPECT_EQ(1, dmabuf_attachments(self->fd, self->dfd));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+	EXPECT_EQ(1, p2p_areas(self->fd).mapped);
 
 	/* A domain attached after the map gets the same IOPTEs */
 	if (variant->mock_domains < 2) {
@@ -315,7 +295,7 @@ TEST_F(dmabuf, map_layout)
 	check_all(0, self->size, iova, true, true);
 	/* The unmap released the attachment */
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+	EXPECT_EQ(0, p2p_areas_global().nr);
 }
 
 /* A slice that starts inside the second page and ends before the last */
@@ -324,52 +304,48 @@ TEST_F(dmabuf, map_slice)
 	uint64_t start = PAGE_SIZE, len = self->size - 2 * PAGE_SIZE;
 	uint64_t iova = MOCK_APERTURE_START + 64 * PAGE_SIZE;
 
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, start, len,
-			      &iova, MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
+	test_ioctl_ioas_map_file_fixed(self->dfd, start, len, iova);
 	check_all(start, len, iova, true, false);
 	test_ioctl_ioas_unmap(iova, len);
 }
 
 TEST_F(dmabuf, bounds)
 {
-	uint64_t iova = 0;
-
-	EXPECT_EQ(-EINVAL, map_file(self->fd, self->ioas_id, self->dfd, 0, 0,
-				    &iova, MAP_RW));
-	EXPECT_EQ(-EINVAL, map_file(self->fd, self->ioas_id, self->dfd, 0,
-				    self->size + PAGE_SIZE, &iova, MAP_RW));
-	EXPECT_EQ(-EINVAL, map_file(self->fd, self->ioas_id, self->dfd,
-				    self->size, PAGE_SIZE, &iova, MAP_RW));
-	EXPECT_EQ(-EINVAL, map_file(self->fd, self->ioas_id, self->dfd,
-				    PAGE_SIZE, self->size, &iova, MAP_RW));
-	EXPECT_EQ(-EOVERFLOW, map_file(self->fd, self->ioas_id, self->dfd,
-				       -PAGE_SIZE, 2 * PAGE_SIZE, &iova,
-				       MAP_RW));
-	EXPECT_EQ(-EINVAL, map_file(self->fd, self->ioas_id, self->dfd, 0,
-				    PAGE_SIZE, &iova, 0));
-	EXPECT_EQ(-EBADF, map_file(self->fd, self->ioas_id, 1000, 0,
-				   PAGE_SIZE, &iova, MAP_RW));
+	test_err_ioctl_ioas_map_file(EINVAL, self->dfd, 0, 0, MAP_RW);
+	test_err_ioctl_ioas_map_file(EINVAL, self->dfd, 0,
+				     self->size + PAGE_SIZE, MAP_RW);
+	test_err_ioctl_ioas_map_file(EINVAL, self->dfd, self->size, PAGE_SIZE,
+				     MAP_RW);
+	test_err_ioctl_ioas_map_file(EINVAL, self->dfd, PAGE_SIZE, self->size,
+				     MAP_RW);
+	test_err_ioctl_ioas_map_file(EOVERFLOW, self->dfd, -PAGE_SIZE,
+				     2 * PAGE_SIZE, MAP_RW);
+	test_err_ioctl_ioas_map_file(EINVAL, self->dfd, 0, PAGE_SIZE, 0);
+	test_err_ioctl_ioas_map_file(EBADF, 1000, 0, PAGE_SIZE, MAP_RW);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
 }
 
 TEST_F(dmabuf, revoke_restore)
 {
+	struct p2p_areas areas;
 	uint64_t iova = 0;
 
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	check_all(0, self->size, iova, true, false);
 
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 	check_all(0, self->size, iova, true, true);
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	EXPECT_EQ(1, p2p_areas(self->fd).revoked);
 	/* Revoking twice is harmless */
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 
 	/* Restored with no userspace remap: the same IOPTEs are back */
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	check_all(0, self->size, iova, true, false);
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1"));
+	areas = p2p_areas(self->fd);
+	EXPECT_EQ(1, areas.nr);
+	EXPECT_EQ(1, areas.revokes);
+	EXPECT_EQ(1, areas.restores);
 
 	/* And again */
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
@@ -385,8 +361,7 @@ TEST_F(dmabuf, attach_while_revoked)
 	uint64_t iova = 0;
 	uint32_t hwpt;
 
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 	test_cmd_mock_domain(self->ioas_id, NULL, &hwpt, NULL);
 	EXPECT_EQ(0, check_iova(_metadata, self->fd, hwpt, self->r,
@@ -413,8 +388,7 @@ TEST_F(dmabuf, restore_retry)
 	if (access(FAIL_MAP, F_OK))
 		SKIP(return, "no %s (CONFIG_IOMMUFD_TEST, CONFIG_FAULT_INJECTION_DEBUG_FS)",
 		     FAIL_MAP);
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	check_all(0, self->size, iova, true, false);
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 
@@ -424,44 +398,44 @@ TEST_F(dmabuf, restore_retry)
 	if (!variant->mock_domains) {
 		/* Nothing to map: restored at once, whatever fails */
 		ASSERT_EQ(0, fail_map(false));
-		EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
-		EXPECT_EQ(1, area_counter("restores"));
-		EXPECT_EQ(0, area_counter("restore_errors"));
-		EXPECT_EQ(0, area_counter("retries"));
+		EXPECT_EQ(1, p2p_areas(self->fd).mapped);
+		EXPECT_EQ(1, p2p_areas(self->fd).restores);
+		EXPECT_EQ(0, p2p_areas(self->fd).restore_errors);
+		EXPECT_EQ(0, p2p_areas(self->fd).retries);
 		test_ioctl_ioas_unmap(iova, self->size);
 		return;
 	}
 	check_all(0, self->size, iova, true, true);
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
-	EXPECT_LE(1, area_counter("restore_errors"));
+	EXPECT_EQ(1, p2p_areas(self->fd).revoked);
+	EXPECT_LE(1, p2p_areas(self->fd).restore_errors);
 
 	/* Retries keep failing while the maps fail: still nothing mapped */
 	p2p_sleep_ms(500);
 	check_all(0, self->size, iova, true, true);
-	errors = area_counter("restore_errors");
-	retries = area_counter("retries");
+	errors = p2p_areas(self->fd).restore_errors;
+	retries = p2p_areas(self->fd).retries;
 	EXPECT_LE(2, errors);
 	EXPECT_LE(1, retries);
-	EXPECT_EQ(0, area_counter("restores"));
+	EXPECT_EQ(0, p2p_areas(self->fd).restores);
 
 	/* Maps work again: the IOPTEs come back within the backoff cap */
 	ASSERT_EQ(0, fail_map(false));
 	for (ms = 0; ms < 5000; ms += 10) {
-		if (p2p_count_lines(DMABUF_AREAS, "state mapped") == 1)
+		if (p2p_areas(self->fd).mapped == 1)
 			break;
 		p2p_sleep_ms(10);
 	}
-	ASSERT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped")) {
+	ASSERT_EQ(1, p2p_areas(self->fd).mapped) {
 		TH_LOG("not restored %d ms after the maps work again", ms);
 	}
 	TH_LOG("restored %d ms after the maps work again", ms);
 	check_all(0, self->size, iova, true, false);
 	/* The one restore is the retry that succeeded */
-	EXPECT_EQ(1, area_counter("restores"));
-	EXPECT_LE(errors, area_counter("restore_errors"));
-	EXPECT_LT(retries, area_counter("retries"));
+	EXPECT_EQ(1, p2p_areas(self->fd).restores);
+	EXPECT_LE(errors, p2p_areas(self->fd).restore_errors);
+	EXPECT_LT(retries, p2p_areas(self->fd).retries);
 	/* Every failure but move_notify's was a retry, plus the success */
-	EXPECT_EQ(area_counter("restore_errors"), area_counter("retries"));
+	EXPECT_EQ(p2p_areas(self->fd).restore_errors, p2p_areas(self->fd).retries);
 
 	/* Nothing is left retrying: a later revoke and restore are as usual */
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
@@ -482,21 +456,19 @@ TEST_F(dmabuf, restore_retry_unmap)
 	if (access(FAIL_MAP, F_OK))
 		SKIP(return, "no %s (CONFIG_IOMMUFD_TEST, CONFIG_FAULT_INJECTION_DEBUG_FS)",
 		     FAIL_MAP);
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 	ASSERT_EQ(0, fail_map(true));
 	EXPECT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	p2p_sleep_ms(50);
 	test_ioctl_ioas_unmap(iova, self->size);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+	EXPECT_EQ(0, p2p_areas_global().nr);
 
 	/* And once more, dropping the whole iommufd instead */
 	iova = 0;
 	ASSERT_EQ(0, fail_map(false));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 	ASSERT_EQ(0, fail_map(true));
 	EXPECT_EQ(0, mock_revoke(self->fd, self->dfd, false));
@@ -505,7 +477,7 @@ TEST_F(dmabuf, restore_retry_unmap)
 	self->fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, self->fd);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+	EXPECT_EQ(0, p2p_areas_global().nr);
 	ASSERT_EQ(0, fail_map(false));
 }
 
@@ -515,12 +487,10 @@ TEST_F(dmabuf, map_revoked)
 	uint64_t iova = 0;
 
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
-	EXPECT_EQ(-ENODEV, map_file(self->fd, self->ioas_id, self->dfd, 0,
-				    self->size, &iova, MAP_RW));
+	test_err_ioctl_ioas_map_file(ENODEV, self->dfd, 0, self->size, MAP_RW);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	check_all(0, self->size, iova, true, false);
 }
 
@@ -529,16 +499,12 @@ TEST_F(dmabuf, unmap_map_around_revoke)
 {
 	uint64_t iova = MOCK_APERTURE_START, iova2;
 
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova,
-			      MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
+	test_ioctl_ioas_map_file_fixed(self->dfd, 0, self->size, iova);
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 	test_ioctl_ioas_unmap(iova, self->size);
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	iova2 = iova;
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova2,
-			      MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
+	test_ioctl_ioas_map_file_fixed(self->dfd, 0, self->size, iova2);
 	check_all(0, self->size, iova, true, false);
 	EXPECT_EQ(1, dmabuf_attachments(self->fd, self->dfd));
 }
@@ -553,8 +519,7 @@ TEST_F(dmabuf, copy_follows_source)
 	};
 	uint32_t ioas2, hwpt2;
 
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	test_ioctl_ioas_alloc(&ioas2);
 	test_cmd_mock_domain(ioas2, NULL, &hwpt2, NULL);
 	copy.dst_ioas_id = ioas2;
@@ -590,8 +555,7 @@ TEST_F(dmabuf, access_refused)
 	uint32_t access_id, pages_id;
 	char buf[64];
 
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	test_cmd_create_access(self->ioas_id, &access_id,
 			       MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
 	EXPECT_ERRNO(EINVAL, _test_cmd_access_pages(self->fd, access_id, iova,
@@ -616,11 +580,10 @@ TEST_F(dmabuf, write_needs_rdwr_fd)
 	ro = mock_dmabuf(self->fd, variant->pages, variant->nr,
 			 O_RDONLY | O_CLOEXEC, 0, r);
 	ASSERT_LE(0, ro);
-	EXPECT_EQ(-EPERM, map_file(self->fd, self->ioas_id, ro, 0, self->size,
-				   &iova, MAP_RW));
+	test_err_ioctl_ioas_map_file(EPERM, ro, 0, self->size, MAP_RW);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, ro));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, ro, 0, self->size,
-			      &iova, IOMMU_IOAS_MAP_READABLE));
+	ASSERT_EQ(0, _test_ioctl_ioas_map_file(self->fd, self->ioas_id, ro, 0, self->size,
+					       &iova, IOMMU_IOAS_MAP_READABLE));
 	memcpy(self->r, r, sizeof(r));
 	check_all(0, self->size, iova, false, false);
 	test_ioctl_ioas_unmap(iova, self->size);
@@ -639,14 +602,13 @@ TEST_F(dmabuf, read_needs_readable_fd)
 	wo = mock_dmabuf(self->fd, variant->pages, variant->nr,
 			 O_WRONLY | O_CLOEXEC, 0, r);
 	ASSERT_LE(0, wo);
-	EXPECT_EQ(-EPERM, map_file(self->fd, self->ioas_id, wo, 0, self->size,
-				   &iova, MAP_RW));
-	EXPECT_EQ(-EPERM, map_file(self->fd, self->ioas_id, wo, 0, self->size,
-				   &iova, IOMMU_IOAS_MAP_READABLE));
+	test_err_ioctl_ioas_map_file(EPERM, wo, 0, self->size, MAP_RW);
+	test_err_ioctl_ioas_map_file(EPERM, wo, 0, self->size,
+				     IOMMU_IOAS_MAP_READABLE);
 	/* Refused before anything was attached */
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, wo));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, wo, 0, self->size,
-			      &iova, IOMMU_IOAS_MAP_WRITEABLE));
+	ASSERT_EQ(0, _test_ioctl_ioas_map_file(self->fd, self->ioas_id, wo, 0, self->size,
+					       &iova, IOMMU_IOAS_MAP_WRITEABLE));
 	for (i = 0; i != variant->mock_domains; i++) {
 		ASSERT_EQ(0, read_iopte(self->fd, self->hwpt_ids[i], iova,
 					&phys, &flags));
@@ -677,8 +639,8 @@ TEST_F(dmabuf, split_refused)
 	vfio_ioas.ioas_id = ioas;
 	ASSERT_EQ(0, ioctl(self->fd, IOMMU_VFIO_IOAS, &vfio_ioas));
 	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
-	ASSERT_EQ(0, map_file(self->fd, ioas, self->dfd, 0, self->size, &iova,
-			      MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
+	ASSERT_EQ(0, _test_ioctl_ioas_map_file(self->fd, ioas, self->dfd, 0, self->size, &iova,
+					       MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
 	unmap.iova = iova + PAGE_SIZE;
 	unmap.size = PAGE_SIZE;
 	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
@@ -697,8 +659,7 @@ TEST_F(dmabuf, no_pins)
 
 	if (before < 0)
 		SKIP(return, "no FOLL_PIN counters in /proc/vmstat");
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->size, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->size, &iova);
 	EXPECT_EQ(before, pins_outstanding());
 	test_ioctl_ioas_unmap(iova, self->size);
 }
@@ -727,14 +688,12 @@ static int make_udmabuf(size_t size, int *memfd)
 
 TEST_F(dmabuf, foreign_udmabuf)
 {
-	uint64_t iova = 0;
 	int memfd = -1, fd;
 
 	fd = make_udmabuf(4 * PAGE_SIZE, &memfd);
 	if (fd < 0)
 		SKIP(return, "no udmabuf (CONFIG_UDMABUF)");
-	EXPECT_EQ(-EOPNOTSUPP, map_file(self->fd, self->ioas_id, fd, 0,
-					4 * PAGE_SIZE, &iova, MAP_RW));
+	test_err_ioctl_ioas_map_file(EOPNOTSUPP, fd, 0, 4 * PAGE_SIZE, MAP_RW);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, fd));
 	/* Nothing of it stayed mapped or pinned either */
 	test_err_ioctl_ioas_unmap(ENOENT, MOCK_APERTURE_START, 4 * PAGE_SIZE);
@@ -749,7 +708,6 @@ TEST_F(dmabuf, foreign_vgem)
 		.width = 1024, .height = 4, .bpp = 32,
 	};
 	drmVersionPtr ver;
-	uint64_t iova = 0;
 	int card, fd = -1;
 	char path[32];
 	int i;
@@ -772,8 +730,7 @@ TEST_F(dmabuf, foreign_vgem)
 	ASSERT_EQ(0, drmPrimeHandleToFD(card, dumb.handle, DRM_CLOEXEC | DRM_RDWR,
 					&fd));
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-EOPNOTSUPP, map_file(self->fd, self->ioas_id, fd, 0,
-					PAGE_SIZE, &iova, MAP_RW));
+	test_err_ioctl_ioas_map_file(EOPNOTSUPP, fd, 0, PAGE_SIZE, MAP_RW);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, fd));
 	close(fd);
 	close(card);
@@ -812,8 +769,7 @@ static void huge_case(struct __test_metadata *_metadata,
 
 	dfd = mock_dmabuf(self->fd, &pages, 1, O_RDWR, flags, &r);
 	ASSERT_LE(0, dfd);
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, dfd, 0, r.length,
-			      &iova, MAP_RW));
+	test_ioctl_ioas_map_file(dfd, 0, r.length, &iova);
 	/* An aligned range gets an IOVA that keeps the physical alignment */
 	if (want_huge)
 		EXPECT_EQ(r.out_phys & ((1U << 20) - 1),
@@ -906,8 +862,7 @@ static void align_case(struct __test_metadata *_metadata,
 
 	ASSERT_EQ(0, allow_window(self->fd, self->ioas_id, start,
 				  ALIGN_SIZE));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      ALIGN_SIZE, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, ALIGN_SIZE, &iova);
 	EXPECT_EQ(start, iova);
 	EXPECT_EQ(want_align, iova_align(iova));
 	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, &self->r, 1,
@@ -922,8 +877,7 @@ TEST_F(dmabuf_align, ideal)
 
 	ASSERT_EQ(0, allow_window(self->fd, self->ioas_id, ALIGN_BASE,
 				  2 * ALIGN_SIZE));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      ALIGN_SIZE, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, ALIGN_SIZE, &iova);
 	EXPECT_EQ(0, iova % ALIGN_SIZE);
 	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, &self->r, 1,
 				0, ALIGN_SIZE, iova, true, false));
@@ -956,10 +910,8 @@ TEST_F(dmabuf_align, fallback_2m_fragmented)
 				  ALIGN_SIZE + (2ULL << 20)));
 	dfd2 = mock_dmabuf(self->fd, &pages, 1, O_RDWR | O_CLOEXEC, 0, &r2);
 	ASSERT_LE(0, dfd2);
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, dfd2, 0, 2ULL << 20,
-			      &iova, MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      ALIGN_SIZE, &iova2, MAP_RW));
+	test_ioctl_ioas_map_file_fixed(dfd2, 0, 2ULL << 20, iova);
+	test_ioctl_ioas_map_file(self->dfd, 0, ALIGN_SIZE, &iova2);
 	EXPECT_EQ(ALIGN_BASE + (2ULL << 20), iova2);
 	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, &self->r, 1,
 				0, ALIGN_SIZE, iova2, true, false));
@@ -973,15 +925,12 @@ TEST_F(dmabuf_align, fallback_2m_fragmented)
 /* No window of the size at any alignment: ENOSPC, nothing attached */
 TEST_F(dmabuf_align, enospc)
 {
-	uint64_t iova = 0;
-
 	ASSERT_EQ(0, allow_window(self->fd, self->ioas_id,
 				  ALIGN_BASE + PAGE_SIZE,
 				  ALIGN_SIZE - PAGE_SIZE));
-	EXPECT_EQ(-ENOSPC, map_file(self->fd, self->ioas_id, self->dfd, 0,
-				    ALIGN_SIZE, &iova, MAP_RW));
+	test_err_ioctl_ioas_map_file(ENOSPC, self->dfd, 0, ALIGN_SIZE, MAP_RW);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+	EXPECT_EQ(0, p2p_areas_global().nr);
 }
 
 /*
@@ -1063,8 +1012,7 @@ static void cong_case(struct __test_metadata *_metadata,
 
 	ASSERT_EQ(0, allow_windows(self->fd, self->ioas_id, &wstart, &wlen,
 				   1));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, start, len,
-			      &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, start, len, &iova);
 	EXPECT_EQ(want, iova);
 	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, self->r, 2,
 				start, len, iova, true, false));
@@ -1118,8 +1066,7 @@ TEST_F(dmabuf_congruent, fallback_small_hole)
 
 	ASSERT_EQ(0, allow_windows(self->fd, self->ioas_id, &wstart, &wlen,
 				   1));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, PAGE_SIZE,
-			      wlen, &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, PAGE_SIZE, wlen, &iova);
 	EXPECT_EQ(CONG_BASE, iova);
 	EXPECT_FALSE(congruent(iova, self->r[0].out_phys + PAGE_SIZE, SZ_2M));
 	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, self->r, 2,
@@ -1135,8 +1082,7 @@ TEST_F(dmabuf_congruent, prefers_congruent_hole)
 	uint64_t iova = 0;
 
 	ASSERT_EQ(0, allow_windows(self->fd, self->ioas_id, starts, lens, 2));
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, PAGE_SIZE,
-			      lens[0], &iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, PAGE_SIZE, lens[0], &iova);
 	EXPECT_EQ(starts[1] + PAGE_SIZE, iova);
 	EXPECT_EQ(0, check_iova(_metadata, self->fd, self->hwpt, self->r, 2,
 				PAGE_SIZE, lens[0], iova, true, false));
@@ -1148,14 +1094,12 @@ TEST_F(dmabuf_congruent, enospc)
 {
 	uint64_t starts[2] = { CONG_BASE, CONG_BASE + (64ULL << 20) };
 	uint64_t lens[2] = { SZ_4M - 2 * PAGE_SIZE, SZ_2M };
-	uint64_t iova = 0;
 
 	ASSERT_EQ(0, allow_windows(self->fd, self->ioas_id, starts, lens, 2));
-	EXPECT_EQ(-ENOSPC, map_file(self->fd, self->ioas_id, self->dfd,
-				    PAGE_SIZE, SZ_4M - PAGE_SIZE, &iova,
-				    MAP_RW));
+	test_err_ioctl_ioas_map_file(ENOSPC, self->dfd, PAGE_SIZE,
+				     SZ_4M - PAGE_SIZE, MAP_RW);
 	EXPECT_EQ(0, dmabuf_attachments(self->fd, self->dfd));
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+	EXPECT_EQ(0, p2p_areas_global().nr);
 }
 
 /*
@@ -1217,8 +1161,7 @@ FIXTURE_SETUP(dmabuf_deferred)
 				&self->r);
 	ASSERT_LE(0, self->dfd);
 	self->iova = 0;
-	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, self->dfd, 0,
-			      self->r.length, &self->iova, MAP_RW));
+	test_ioctl_ioas_map_file(self->dfd, 0, self->r.length, &self->iova);
 	ASSERT_EQ(0, p2p_write_str(RESTORE_INLINE, "0"));
 }
 
@@ -1264,7 +1207,57 @@ static long deferred_count(void)
 				0, self->r.length, self->iova, true,          \
 				_revoked))
 
-/* The restore returns at once; the IOPTEs are back by the next ioctl */
+/*
+ * The debugfs text of the one area and of the deferred restores: every
+ * field of <debugfs>/iommufd/dmabuf_areas in its place, with the values
+ * IOMMU_TEST_OP_DMABUF_AREAS gives, and "deferred <n>".
+ */
+static void check_debugfs_text(struct __test_metadata *_metadata,
+			       struct _test_data_dmabuf_deferred *self)
+{
+	struct p2p_areas a = p2p_area_at(self->fd, self->ioas_id, self->iova);
+	unsigned long first, last, ino, offset, revokes, restores, errors;
+	unsigned long retries, deferred;
+	unsigned int ioas, domains;
+	char exporter[64], source[8], state[16], line[512];
+	int pending, n;
+	FILE *f;
+
+	ASSERT_TRUE(a.found);
+	f = fopen(DMABUF_AREAS, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
+	EXPECT_EQ(NULL, fgets(line + 256, sizeof(line) - 256, f));
+	fclose(f);
+	n = sscanf(line,
+		   "ioas %u iova %lx-%lx dmabuf %lu exporter %63s source %7s offset %lx domains %u state %15s revokes %lu restores %lu restore_errors %lu retries %lu deferred %lu pending %d",
+		   &ioas, &first, &last, &ino, exporter, source, &offset,
+		   &domains, state, &revokes, &restores, &errors, &retries,
+		   &deferred, &pending);
+	ASSERT_EQ(15, n) {
+		TH_LOG("debugfs line: %s", line);
+	}
+	EXPECT_EQ(self->ioas_id, ioas);
+	EXPECT_EQ(a.first, first);
+	EXPECT_EQ(a.last, last);
+	EXPECT_STREQ("fd", source);
+	EXPECT_EQ(0UL, offset);
+	EXPECT_EQ(1U, domains);
+	EXPECT_STREQ(a.is_revoked ? "revoked" : "mapped", state);
+	EXPECT_EQ(a.revokes, (long)revokes);
+	EXPECT_EQ(a.restores, (long)restores);
+	EXPECT_EQ(a.restore_errors, (long)errors);
+	EXPECT_EQ(a.retries, (long)retries);
+	EXPECT_EQ(a.deferred, (long)deferred);
+	EXPECT_EQ(a.is_pending, pending);
+	EXPECT_EQ(a.nr_deferred, deferred_count());
+}
+
+/*
+ * The restore returns at once; the IOPTEs are back by the next ioctl.
+ * The one test of the debugfs text: it reads the counters there, and
+ * checks every field against the test op.
+ */
 TEST_F(dmabuf_deferred, restore_flushed_by_ioctl)
 {
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
@@ -1277,6 +1270,7 @@ TEST_F(dmabuf_deferred, restore_flushed_by_ioctl)
 	EXPECT_EQ(1, area_counter("deferred"));
 	EXPECT_EQ(0, area_counter("restores"));
 	EXPECT_EQ(1, deferred_count());
+	check_debugfs_text(_metadata, self);
 
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
@@ -1284,6 +1278,7 @@ TEST_F(dmabuf_deferred, restore_flushed_by_ioctl)
 	EXPECT_EQ(0, deferred_count());
 	EXPECT_EQ(1, area_counter("restores"));
 	EXPECT_EQ(0, area_counter("retries"));
+	check_debugfs_text(_metadata, self);
 }
 
 /* A revoke while the restore is in flight wins; the next restore works */
@@ -1294,19 +1289,19 @@ TEST_F(dmabuf_deferred, revoke_while_in_flight)
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 	check_deferred(true);
-	EXPECT_EQ(0, area_counter("pending"));
+	EXPECT_EQ(0, p2p_areas(self->fd).is_pending);
 	/* The work ran after the revoke and must have left nothing mapped */
 	ASSERT_EQ(0, flush_restores(self->fd));
 	p2p_sleep_ms(atoi(DEFER_DELAY_MS) + 200);
 	check_deferred(true);
-	EXPECT_EQ(0, area_counter("restores"));
+	EXPECT_EQ(0, p2p_areas(self->fd).restores);
 
 	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, "0"));
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
-	EXPECT_EQ(1, area_counter("restores"));
-	EXPECT_EQ(0, deferred_count());
+	EXPECT_EQ(1, p2p_areas(self->fd).restores);
+	EXPECT_EQ(0, p2p_areas(self->fd).nr_deferred);
 }
 
 /* Revoke and restore again while in flight: one restore, none lost */
@@ -1318,12 +1313,12 @@ TEST_F(dmabuf_deferred, restore_again_while_in_flight)
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	check_deferred(true);
-	EXPECT_EQ(1, area_counter("pending"));
+	EXPECT_EQ(1, p2p_areas(self->fd).is_pending);
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
-	EXPECT_EQ(0, area_counter("pending"));
-	EXPECT_EQ(1, area_counter("restores"));
-	EXPECT_EQ(2, area_counter("deferred"));
+	EXPECT_EQ(0, p2p_areas(self->fd).is_pending);
+	EXPECT_EQ(1, p2p_areas(self->fd).restores);
+	EXPECT_EQ(2, p2p_areas(self->fd).deferred);
 }
 
 /* Closing the iommufd (IOAS destroy, unmap, release) while in flight */
@@ -1334,13 +1329,13 @@ TEST_F(dmabuf_deferred, close_while_in_flight)
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, true));
 	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, DEFER_DELAY_MS));
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
-	EXPECT_EQ(1, area_counter("pending"));
-	EXPECT_EQ(1, deferred_count());
+	EXPECT_EQ(1, p2p_areas(self->fd).is_pending);
+	EXPECT_EQ(1, p2p_areas(self->fd).nr_deferred);
 	ASSERT_EQ(0, close(self->fd));
 	self->fd = -1;
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "state"));
+	EXPECT_EQ(0, p2p_areas_global().nr);
 	/* The release waited for the work or dropped its count */
-	EXPECT_EQ(0, deferred_count());
+	EXPECT_EQ(0, p2p_areas_global().nr_deferred);
 
 	fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, fd);
@@ -1363,7 +1358,7 @@ TEST_F(dmabuf_deferred, revoke_restore_storm)
 	EXPECT_EQ(0, bad);
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
-	EXPECT_EQ(0, deferred_count());
+	EXPECT_EQ(0, p2p_areas(self->fd).nr_deferred);
 }
 
 struct storm {
@@ -1387,8 +1382,8 @@ static void *storm_map_unmap(void *arg)
 		int ret;
 
 		/* A dma-buf its exporter revoked cannot be mapped: ENODEV */
-		ret = map_file(st->fd, st->ioas_id, st->dfd, 0, st->length,
-			       &iova, MAP_RW);
+		ret = _test_ioctl_ioas_map_file(st->fd, st->ioas_id, st->dfd, 0, st->length,
+						&iova, MAP_RW);
 		if (ret) {
 			if (ret != -ENODEV)
 				st->errors++;
@@ -1425,8 +1420,8 @@ TEST_F(dmabuf_deferred, unmap_while_deferred)
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
-	EXPECT_EQ(0, deferred_count());
+	EXPECT_EQ(1, p2p_areas(self->fd).mapped);
+	EXPECT_EQ(0, p2p_areas(self->fd).nr_deferred);
 }
 
 static long long mono_ms(void)
@@ -1453,14 +1448,14 @@ TEST_F(dmabuf_deferred, other_iommufd_does_not_wait)
 	took = mono_ms() - t0;
 	/* Had it waited, it would have returned with the IOPTEs back */
 	check_deferred(true);
-	EXPECT_EQ(1, area_counter("pending"));
+	EXPECT_EQ(1, p2p_areas(self->fd).is_pending);
 	EXPECT_GT(atoi(DEFER_DELAY_MS) / 2, took);
 	close(fd2);
 
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
-	EXPECT_EQ(0, area_counter("pending"));
-	EXPECT_EQ(0, deferred_count());
+	EXPECT_EQ(0, p2p_areas(self->fd).is_pending);
+	EXPECT_EQ(0, p2p_areas(self->fd).nr_deferred);
 }
 
 /* A fatal signal ends the wait for a deferred restore; it still lands */
@@ -1489,14 +1484,14 @@ TEST_F(dmabuf_deferred, wait_is_killable)
 	EXPECT_EQ(SIGKILL, WTERMSIG(status));
 	/* Killed in the wait, not after the restore */
 	EXPECT_GT(2000, took);
-	EXPECT_EQ(1, area_counter("pending"));
-	EXPECT_EQ(1, deferred_count());
+	EXPECT_EQ(1, p2p_areas(self->fd).is_pending);
+	EXPECT_EQ(1, p2p_areas(self->fd).nr_deferred);
 	check_deferred(true);
 
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
-	EXPECT_EQ(0, area_counter("pending"));
-	EXPECT_EQ(0, deferred_count());
+	EXPECT_EQ(0, p2p_areas(self->fd).is_pending);
+	EXPECT_EQ(0, p2p_areas(self->fd).nr_deferred);
 }
 
 /*
@@ -1515,7 +1510,7 @@ TEST_F(dmabuf_deferred, cost_in_domain_iopte_size)
 	ASSERT_EQ(0, p2p_write_str(RESTORE_INLINE, buf));
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	check_deferred(true);
-	EXPECT_EQ(1, area_counter("pending"));
+	EXPECT_EQ(1, p2p_areas(self->fd).is_pending);
 	ASSERT_EQ(0, flush_restores(self->fd));
 	check_deferred(false);
 
@@ -1525,8 +1520,8 @@ TEST_F(dmabuf_deferred, cost_in_domain_iopte_size)
 	ASSERT_EQ(0, p2p_write_str(RESTORE_INLINE, buf));
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	check_deferred(false);
-	EXPECT_EQ(1, area_counter("deferred"));
-	EXPECT_EQ(0, area_counter("pending"));
+	EXPECT_EQ(1, p2p_areas(self->fd).deferred);
+	EXPECT_EQ(0, p2p_areas(self->fd).is_pending);
 }
 
 /* The default threshold: a small area is restored inside the notification */
@@ -1537,8 +1532,8 @@ TEST_F(dmabuf_deferred, small_restore_inline)
 	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, DEFER_DELAY_MS));
 	ASSERT_EQ(0, mock_revoke(self->fd, self->dfd, false));
 	check_deferred(false);
-	EXPECT_EQ(0, area_counter("deferred"));
-	EXPECT_EQ(0, area_counter("pending"));
+	EXPECT_EQ(0, p2p_areas(self->fd).deferred);
+	EXPECT_EQ(0, p2p_areas(self->fd).is_pending);
 }
 
 TEST_HARNESS_MAIN

@@ -29,7 +29,7 @@
 #include <linux/iommufd.h>
 #include "compat.h"
 #include "../kselftest_harness.h"
-#include "dmabuf_util.h"
+#include "p2p_utils.h"
 
 #define BAR		VFIO_PCI_BAR2_REGION_INDEX
 #define PAGE		4096ULL
@@ -40,12 +40,10 @@
  */
 #define IOVA_MEM	0x10000000ULL
 #define MEM_SIZE	0x10000ULL
-#define MAP_RW		(IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
 #define SENTINEL	DMABUF_SENTINEL
 /* BAR areas of this file, one per test (other files stay below 0x900000) */
 #define AREA(n)		(0xc00000ULL + (n) * 0x20000ULL)
 #define POLLS		100
-#define DMABUF_AREAS	"/sys/kernel/debug/iommufd/dmabuf_areas"
 
 FIXTURE(vmp2p) {
 	const char *bdf;	/* of the exporter, for the triggers */
@@ -129,8 +127,8 @@ FIXTURE_SETUP(vmp2p)
 			 self->memfd, 0);
 	ASSERT_NE(MAP_FAILED, self->mem);
 	memset(self->mem, 0, MEM_SIZE);
-	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->memfd, 0,
-				  MEM_SIZE, IOVA_MEM, MAP_RW));
+	test_ioctl_ioas_map_file_id(self->iommufd, self->ioas, self->memfd, 0,
+				    MEM_SIZE, IOVA_MEM, MAP_RW);
 }
 
 static void deferred_undo(struct _test_data_vmp2p *self);
@@ -248,8 +246,8 @@ static int export_map(struct _test_data_vmp2p *self,
 		      uint32_t map_flags)
 {
 	uint64_t size = 0;
+	uint64_t iova = IOVA;
 	unsigned int i;
-	int ret;
 
 	if (self->by_va) {
 		if (nr != 1)
@@ -268,9 +266,9 @@ static int export_map(struct _test_data_vmp2p *self,
 	self->dfd = dmabuf_export(self->exp.fd, BAR, r, nr);
 	if (self->dfd < 0)
 		return self->dfd;
-	ret = p2p_map_file(self->iommufd, self->ioas, self->dfd, 0, size, IOVA,
-			   map_flags);
-	return ret;
+	return _test_ioctl_ioas_map_file(self->iommufd, self->ioas, self->dfd, 0,
+					 size, &iova,
+					 map_flags | IOMMU_IOAS_MAP_FIXED_IOVA);
 }
 
 TEST_F_TIMEOUT(vmp2p, write_and_read, 120)
@@ -293,7 +291,7 @@ TEST_F_TIMEOUT(vmp2p, write_and_read, 120)
 			     false));
 	ASSERT_EQ(0, edu_fetch(self, 0x200, got, sizeof(got)));
 	EXPECT_EQ(0, memcmp(pattern, got, sizeof(got)));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).mapped);
 	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 }
 
@@ -333,10 +331,10 @@ TEST_F_TIMEOUT(vmp2p, read_only_dmabuf, 120)
 				       BAR, O_RDONLY | O_CLOEXEC, 0, 1, &r, 1,
 				       0);
 	ASSERT_LE(0, self->dfd);
-	EXPECT_EQ(-EPERM, p2p_map_file(self->iommufd, self->ioas, self->dfd, 0,
-				       PAGE, IOVA, MAP_RW));
-	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->dfd, 0, PAGE,
-				  IOVA, IOMMU_IOAS_MAP_READABLE));
+	test_err_ioctl_ioas_map_file_id(EPERM, self->iommufd, self->ioas,
+					self->dfd, 0, PAGE, IOVA, MAP_RW);
+	test_ioctl_ioas_map_file_id(self->iommufd, self->ioas, self->dfd, 0,
+				    PAGE, IOVA, IOMMU_IOAS_MAP_READABLE);
 	blocked_arm(self, AREA(2));
 	EXPECT_EQ(0, blocked_dma(self, IOVA));
 	EXPECT_TRUE(blocked_check(self, AREA(2)));
@@ -348,24 +346,25 @@ TEST_F_TIMEOUT(vmp2p, read_only_dmabuf, 120)
 	EXPECT_EQ(0x5a, got[sizeof(got) - 1]);
 }
 
-/* Triggers: revoke with @trig(self, 0), restore with @trig(self, 1) */
-typedef int (*trigger_fn)(struct _test_data_vmp2p *self, int on);
-
-static int trig_cmd_mem(struct _test_data_vmp2p *self, int on)
+/*
+ * The one dma-buf area of the system, through the test op: its pages were
+ * revoked @revokes and restored @restores times (-1: either)
+ */
+static bool area_counts(struct _test_data_vmp2p *self, long revokes,
+			long restores)
 {
-	return p2p_trig_cmd_mem(&self->exp, on);
+	struct p2p_areas a = p2p_areas(self->iommufd);
+
+	return a.nr == 1 && (revokes < 0 || a.revokes == revokes) &&
+	       (restores < 0 || a.restores == restores);
 }
 
-/* The device keeps decoding in low power here: the IOMMU does the blocking */
-static int trig_low_power(struct _test_data_vmp2p *self, int on)
-{
-	return p2p_trig_low_power(&self->exp, on);
-}
-
+/* A trigger with separate revoke and restore steps */
 static void revoke_cycle(struct __test_metadata *_metadata,
 			 struct _test_data_vmp2p *self,
 			 const struct _fixture_variant_vmp2p *variant,
-			 uint64_t area, trigger_fn trig, const char *name)
+			 uint64_t area, const struct p2p_trigger *t,
+			 const char *name)
 {
 	struct vfio_region_dma_range r = { area, PAGE };
 	char msg[96];
@@ -376,12 +375,12 @@ static void revoke_cycle(struct __test_metadata *_metadata,
 	edu_write(_metadata, self, variant, IOVA, area, msg);
 
 	blocked_arm(self, area + 0x400);
-	ASSERT_EQ(0, trig(self, 0));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	ASSERT_EQ(0, t->revoke(&self->exp, self->bdf));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).revoked);
 	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x400));
 
-	ASSERT_EQ(0, trig(self, 1));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+	ASSERT_EQ(0, t->restore(&self->exp, self->bdf));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).mapped);
 	EXPECT_TRUE(blocked_check(self, area + 0x400)) {
 		TH_LOG("%s: DMA landed while revoked", name);
 	}
@@ -391,43 +390,16 @@ static void revoke_cycle(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 }
 
-TEST_F_TIMEOUT(vmp2p, revoke_command_mem, 120)
-{
-	revoke_cycle(_metadata, self, variant, AREA(3), trig_cmd_mem,
-		     "command_mem");
-}
-
-TEST_F_TIMEOUT(vmp2p, revoke_low_power, 120)
-{
-	revoke_cycle(_metadata, self, variant, AREA(4), trig_low_power,
-		     "low_power");
-}
-
-static int do_device_reset(struct _test_data_vmp2p *self)
-{
-	return p2p_device_reset(&self->exp);
-}
-
-static int do_hot_reset(struct _test_data_vmp2p *self)
-{
-	return p2p_hot_reset(&self->exp);
-}
-
-static int do_sysfs_reset(struct _test_data_vmp2p *self)
-{
-	return p2p_sysfs_reset(self->bdf);
-}
-
 /*
  * A reset revokes and restores inside the call.  Afterwards the mapping is
- * back by itself: DMA lands with no remap (@wait: the restore of a host
- * reset runs from a work item, poll for it).
+ * back by itself: DMA lands with no remap (the restore of a host reset
+ * runs from a work item: poll for it).
  */
 static void reset_cycle(struct __test_metadata *_metadata,
 			struct _test_data_vmp2p *self,
 			const struct _fixture_variant_vmp2p *variant,
-			uint64_t area, int (*reset)(struct _test_data_vmp2p *),
-			bool wait, const char *name)
+			uint64_t area, const struct p2p_trigger *t,
+			const char *name)
 {
 	struct vfio_region_dma_range r = { area, PAGE };
 	char msg[96];
@@ -437,41 +409,70 @@ static void reset_cycle(struct __test_metadata *_metadata,
 	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s %s before", variant->bdf,
 		 name);
 	edu_write(_metadata, self, variant, IOVA, area, msg);
-	ASSERT_EQ(0, reset(self));
-	for (i = 0; wait && i < POLLS; i++) {
-		if (p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1") == 1)
+	ASSERT_EQ(0, t->revoke(&self->exp, self->bdf));
+	for (i = 0; t->async_restore && i < POLLS; i++) {
+		if (area_counts(self, 1, 1))
 			break;
 		p2p_sleep_ms(100);
 	}
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1"));
+	EXPECT_TRUE(area_counts(self, 1, 1));
 	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s %s after", variant->bdf,
 		 name);
 	edu_write(_metadata, self, variant, IOVA + 0x800, area + 0x800, msg);
 	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 }
 
+/*
+ * Trigger @id of p2p_trigger() at BAR area @area of the exporter, mapped
+ * by fd or (@by_va) by address, or skip with what the exporter lacks.
+ */
+static void trigger_test(struct __test_metadata *_metadata,
+			 struct _test_data_vmp2p *self,
+			 const struct _fixture_variant_vmp2p *variant,
+			 uint64_t area, enum p2p_trigger_id id, bool by_va)
+{
+	const struct p2p_trigger *t = p2p_trigger(id);
+	const char *missing = p2p_trigger_missing(t, &self->exp, self->bdf);
+	char name[64];
+
+	if (missing)
+		SKIP(return, "%s lacks %s", variant->bdf, missing);
+	self->by_va = by_va;
+	snprintf(name, sizeof(name), "%s%s", by_va ? "va " : "", t->name);
+	if (t->restore)
+		revoke_cycle(_metadata, self, variant, area, t, name);
+	else
+		reset_cycle(_metadata, self, variant, area, t, name);
+}
+
+TEST_F_TIMEOUT(vmp2p, revoke_command_mem, 120)
+{
+	trigger_test(_metadata, self, variant, AREA(3), P2P_TRIG_CMD_MEM,
+		     false);
+}
+
+TEST_F_TIMEOUT(vmp2p, revoke_low_power, 120)
+{
+	trigger_test(_metadata, self, variant, AREA(4), P2P_TRIG_LOW_POWER,
+		     false);
+}
+
 TEST_F_TIMEOUT(vmp2p, device_reset, 120)
 {
-	if (!p2p_has_reset(&self->exp))
-		SKIP(return, "%s has no reset method", variant->bdf);
-	reset_cycle(_metadata, self, variant, AREA(5), do_device_reset, false,
-		    "device_reset");
+	trigger_test(_metadata, self, variant, AREA(5), P2P_TRIG_DEVICE_RESET,
+		     false);
 }
 
 TEST_F_TIMEOUT(vmp2p, hot_reset, 120)
 {
-	if (!p2p_has_hot_reset(&self->exp))
-		SKIP(return, "%s has no slot or bus reset", variant->bdf);
-	reset_cycle(_metadata, self, variant, AREA(6), do_hot_reset, false,
-		    "hot_reset");
+	trigger_test(_metadata, self, variant, AREA(6), P2P_TRIG_HOT_RESET,
+		     false);
 }
 
 TEST_F_TIMEOUT(vmp2p, sysfs_reset, 120)
 {
-	if (access(p2p_sysfs_reset_path(variant->bdf), W_OK))
-		SKIP(return, "%s has no reset method in sysfs", variant->bdf);
-	reset_cycle(_metadata, self, variant, AREA(7), do_sysfs_reset, true,
-		    "sysfs_reset");
+	trigger_test(_metadata, self, variant, AREA(7), P2P_TRIG_SYSFS_RESET,
+		     false);
 }
 
 /* The upstream flow: unmap around the revoke, map again afterwards */
@@ -482,14 +483,14 @@ TEST_F_TIMEOUT(vmp2p, unmap_and_map_again, 120)
 	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
 	edu_write(_metadata, self, variant, IOVA, AREA(8),
 		  "P2P-IOMMUFD unmap/map before");
-	ASSERT_EQ(0, trig_low_power(self, 0));
+	ASSERT_EQ(0, p2p_trig_low_power(&self->exp, 0));
 	ASSERT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 	/* Revoked: mapping again is ENODEV */
-	EXPECT_EQ(-ENODEV, p2p_map_file(self->iommufd, self->ioas, self->dfd, 0,
-					PAGE, IOVA, MAP_RW));
-	ASSERT_EQ(0, trig_low_power(self, 1));
-	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->dfd, 0, PAGE,
-				  IOVA, MAP_RW));
+	test_err_ioctl_ioas_map_file_id(ENODEV, self->iommufd, self->ioas,
+					self->dfd, 0, PAGE, IOVA, MAP_RW);
+	ASSERT_EQ(0, p2p_trig_low_power(&self->exp, 1));
+	test_ioctl_ioas_map_file_id(self->iommufd, self->ioas, self->dfd, 0,
+				    PAGE, IOVA, MAP_RW);
 	edu_write(_metadata, self, variant, IOVA + 0x800, AREA(8) + 0x800,
 		  "P2P-IOMMUFD unmap/map after");
 }
@@ -505,16 +506,17 @@ TEST_F_TIMEOUT(vmp2p, close_exporter, 120)
 	blocked_arm(self, AREA(9) + 0x800);
 	p2p_dev_close(&self->exp);
 	self->bar = NULL;
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).revoked);
 
 	/* edu's DMA faults; open the device again to look at the BAR */
 	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x800));
 	ASSERT_EQ(0, open_exporter(self, variant->bdf));
 	EXPECT_TRUE(blocked_check(self, AREA(9) + 0x800));
 	/* Still revoked after the reopen: the dma-buf is dead */
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
-	EXPECT_EQ(-ENODEV, p2p_map_file(self->iommufd, self->ioas, self->dfd, 0,
-					PAGE, IOVA + PAGE, MAP_RW));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).revoked);
+	test_err_ioctl_ioas_map_file_id(ENODEV, self->iommufd, self->ioas,
+					self->dfd, 0, PAGE, IOVA + PAGE,
+					MAP_RW);
 	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 }
 
@@ -533,8 +535,8 @@ TEST_F_TIMEOUT(vmp2p, va_map, 120)
 
 	self->by_va = true;
 	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "source va"));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).from_va);
+	EXPECT_EQ(1, p2p_areas(self->iommufd).mapped);
 	edu_write(_metadata, self, variant, IOVA + 0x100, AREA(12) + 0x100,
 		  "P2P-IOMMUFD by VA");
 
@@ -553,48 +555,37 @@ TEST_F_TIMEOUT(vmp2p, va_map, 120)
 	edu_write(_metadata, self, variant, IOVA + 0x800, AREA(12) + 0x800,
 		  "P2P-IOMMUFD by VA after munmap");
 	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, 2 * PAGE));
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "source va"));
+	EXPECT_EQ(0, p2p_areas(self->iommufd).from_va);
 }
 
 TEST_F_TIMEOUT(vmp2p, va_revoke_command_mem, 120)
 {
-	self->by_va = true;
-	revoke_cycle(_metadata, self, variant, AREA(13), trig_cmd_mem,
-		     "va command_mem");
+	trigger_test(_metadata, self, variant, AREA(13), P2P_TRIG_CMD_MEM,
+		     true);
 }
 
 TEST_F_TIMEOUT(vmp2p, va_revoke_low_power, 120)
 {
-	self->by_va = true;
-	revoke_cycle(_metadata, self, variant, AREA(14), trig_low_power,
-		     "va low_power");
+	trigger_test(_metadata, self, variant, AREA(14), P2P_TRIG_LOW_POWER,
+		     true);
 }
 
 TEST_F_TIMEOUT(vmp2p, va_device_reset, 120)
 {
-	if (!p2p_has_reset(&self->exp))
-		SKIP(return, "%s has no reset method", variant->bdf);
-	self->by_va = true;
-	reset_cycle(_metadata, self, variant, AREA(15), do_device_reset, false,
-		    "va device_reset");
+	trigger_test(_metadata, self, variant, AREA(15), P2P_TRIG_DEVICE_RESET,
+		     true);
 }
 
 TEST_F_TIMEOUT(vmp2p, va_hot_reset, 120)
 {
-	if (!p2p_has_hot_reset(&self->exp))
-		SKIP(return, "%s has no slot or bus reset", variant->bdf);
-	self->by_va = true;
-	reset_cycle(_metadata, self, variant, AREA(16), do_hot_reset, false,
-		    "va hot_reset");
+	trigger_test(_metadata, self, variant, AREA(16), P2P_TRIG_HOT_RESET,
+		     true);
 }
 
 TEST_F_TIMEOUT(vmp2p, va_sysfs_reset, 120)
 {
-	if (access(p2p_sysfs_reset_path(variant->bdf), W_OK))
-		SKIP(return, "%s has no reset method in sysfs", variant->bdf);
-	self->by_va = true;
-	reset_cycle(_metadata, self, variant, AREA(17), do_sysfs_reset, true,
-		    "va sysfs_reset");
+	trigger_test(_metadata, self, variant, AREA(17), P2P_TRIG_SYSFS_RESET,
+		     true);
 }
 
 /* Closing the device revokes a by-address mapping for good */
@@ -612,12 +603,12 @@ TEST_F_TIMEOUT(vmp2p, va_close_exporter, 120)
 	self->vabar = MAP_FAILED;
 	p2p_dev_close(&self->exp);
 	self->bar = NULL;
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).revoked);
 
 	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x800));
 	ASSERT_EQ(0, open_exporter(self, variant->bdf));
 	EXPECT_TRUE(blocked_check(self, AREA(18) + 0x800));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).revoked);
 	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 }
 
@@ -660,9 +651,9 @@ TEST_F_TIMEOUT(vmp2p, va_spanning_efault, 120)
 	munmap(two, 2 * PAGE);
 
 	/* Nothing was left at IOVA */
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "source va"));
-	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->memfd, 0,
-				  PAGE, IOVA, MAP_RW));
+	EXPECT_EQ(0, p2p_areas(self->iommufd).from_va);
+	test_ioctl_ioas_map_file_id(self->iommufd, self->ioas, self->memfd, 0,
+				    PAGE, IOVA, MAP_RW);
 	EXPECT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, PAGE));
 }
 
@@ -677,12 +668,12 @@ TEST_F_TIMEOUT(vmp2p, va_map_while_revoked, 120)
 
 	self->by_va = true;
 	blocked_arm(self, AREA(20) + 0x400);
-	ASSERT_EQ(0, trig_cmd_mem(self, 0));
+	ASSERT_EQ(0, p2p_trig_cmd_mem(&self->exp, 0));
 	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).revoked);
 	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x400));
-	ASSERT_EQ(0, trig_cmd_mem(self, 1));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state mapped"));
+	ASSERT_EQ(0, p2p_trig_cmd_mem(&self->exp, 1));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).mapped);
 	EXPECT_TRUE(blocked_check(self, AREA(20) + 0x400));
 	edu_write(_metadata, self, variant, IOVA, AREA(20),
 		  "P2P-IOMMUFD va mapped while revoked");
@@ -744,7 +735,7 @@ TEST_F_TIMEOUT(vmp2p, va_subpage_bar_efault, 120)
 		     variant->bdf, (unsigned long long)info.size);
 	EXPECT_EQ(-EFAULT, p2p_map_va(self->iommufd, self->ioas, bar0, PAGE,
 				      IOVA, MAP_RW));
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "source va"));
+	EXPECT_EQ(0, p2p_areas(self->iommufd).from_va);
 	munmap(bar0, size);
 }
 
@@ -759,7 +750,7 @@ TEST_F_TIMEOUT(vmp2p, va_opt_out, 120)
 	ASSERT_EQ(0, p2p_write_str(MAP_BAR_VA_PARAM, "0"));
 	EXPECT_EQ(-EFAULT, export_map(self, &r, 1, MAP_RW));
 	ASSERT_EQ(0, p2p_write_str(MAP_BAR_VA_PARAM, "1"));
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "source va"));
+	EXPECT_EQ(0, p2p_areas(self->iommufd).from_va);
 	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
 	edu_write(_metadata, self, variant, IOVA, AREA(19),
 		  "P2P-IOMMUFD va after opt-in");
@@ -858,12 +849,14 @@ static void *race_revoker(void *arg)
 	int ret;
 
 	for (i = 0; i < RACE_ROUNDS; i++) {
-		trigger_fn t = i & 1 ? trig_low_power : trig_cmd_mem;
+		const struct p2p_trigger *t = p2p_trigger(i & 1 ?
+							  P2P_TRIG_LOW_POWER :
+							  P2P_TRIG_CMD_MEM);
 
-		ret = t(rc->self, 0);
+		ret = t->revoke(&rc->self->exp, rc->self->bdf);
 		if (ret)
 			race_err(&rc->revoke_err, ret < 0 ? errno : ret);
-		ret = t(rc->self, 1);
+		ret = t->restore(&rc->self->exp, rc->self->bdf);
 		if (ret)
 			race_err(&rc->revoke_err, ret < 0 ? errno : ret);
 		else
@@ -951,10 +944,12 @@ static void race_copy_unmap(struct race *rc, uint64_t src_iova,
 static int race_map_once(struct race *rc, bool window)
 {
 	int iommufd = rc->self->iommufd;
+	uint64_t iova = IOVA + 0x100000;
 	int ret;
 
-	ret = p2p_map_file(iommufd, rc->self->ioas, rc->dfd2, 0, PAGE,
-			   IOVA + 0x100000, MAP_RW);
+	ret = _test_ioctl_ioas_map_file(iommufd, rc->self->ioas, rc->dfd2, 0,
+					PAGE, &iova,
+					MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA);
 	if (ret)
 		return ret;
 	if (window) {
@@ -1013,6 +1008,7 @@ static void *race_exporter(void *arg)
 	struct vfio_region_dma_range r = { AREA(11), PAGE };
 	struct race *rc = arg;
 	unsigned int i;
+	uint64_t iova;
 	int fd, ret;
 
 	for (i = 0; i < RACE_ROUNDS; i++) {
@@ -1023,8 +1019,11 @@ static void *race_exporter(void *arg)
 			continue;
 		}
 		rc->exports++;
-		ret = p2p_map_file(rc->self->iommufd, rc->ioas2, fd, 0, PAGE,
-				   IOVA + 0x200000, MAP_RW);
+		iova = IOVA + 0x200000;
+		ret = _test_ioctl_ioas_map_file(rc->self->iommufd, rc->ioas2,
+						fd, 0, PAGE, &iova,
+						MAP_RW |
+						IOMMU_IOAS_MAP_FIXED_IOVA);
 		if (ret) {
 			race_err(&rc->export_map_err, ret);
 		} else {
@@ -1150,14 +1149,14 @@ TEST_F_TIMEOUT(vmp2p, races, 600)
 	EXPECT_EQ(RACE_ROUNDS, rc->va_maps);
 	EXPECT_EQ(RACE_ROUNDS, rc->va_copies);
 	EXPECT_EQ(0U, rc->va_copy_err.n);
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "source va"));
+	EXPECT_EQ(0, p2p_areas(self->iommufd).from_va);
 
 	/* Quiet again: revoked blocks, restored lands */
 	ASSERT_EQ(0, p2p_cmd_bits(&self->exp, PCI_COMMAND_MEMORY, 0));
 	blocked_arm(self, AREA(10) + 0x400);
-	ASSERT_EQ(0, trig_low_power(self, 0));
+	ASSERT_EQ(0, p2p_trig_low_power(&self->exp, 0));
 	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x400));
-	ASSERT_EQ(0, trig_low_power(self, 1));
+	ASSERT_EQ(0, p2p_trig_low_power(&self->exp, 1));
 	EXPECT_TRUE(blocked_check(self, AREA(10) + 0x400));
 	edu_write(_metadata, self, variant, IOVA + 0x800, AREA(10) + 0x800,
 		  "P2P-IOMMUFD race restored");
@@ -1205,8 +1204,9 @@ TEST_F_TIMEOUT(vmp2p, congruent_auto_iova, 120)
 	ASSERT_NE(0, phys);
 	self->dfd = dmabuf_export(self->exp.fd, BAR, &r, 1);
 	ASSERT_LE(0, self->dfd);
-	ASSERT_EQ(0, p2p_map_file_auto(self->iommufd, self->ioas, self->dfd, 0,
-				       r.length, MAP_RW, &iova));
+	ASSERT_EQ(0, _test_ioctl_ioas_map_file(self->iommufd, self->ioas,
+					       self->dfd, 0, r.length, &iova,
+					       MAP_RW));
 	EXPECT_EQ(0, (iova - (phys + PAGE)) & (SZ_2M - 1)) {
 		TH_LOG("iova %#llx, BAR slice at %#llx",
 		       (unsigned long long)iova,
@@ -1267,8 +1267,6 @@ static void deferred_undo(struct _test_data_vmp2p *self)
 	self->inline_saved[0] = 0;
 }
 
-#define DMABUF_DEFERRED "/sys/kernel/debug/iommufd/dmabuf_deferred"
-
 /* Any ioctl but a test op waits for the iommufd's deferred restores */
 static int flush_restores(int iommufd)
 {
@@ -1292,21 +1290,26 @@ static const char *deferred_unsupported(struct _test_data_vmp2p *self)
 }
 
 /*
- * The deferred restore is through: the area holds @counts (its restore
- * counters in dmabuf_areas), nothing is deferred any more, and edu DMA
- * through the mapping lands again.
+ * The deferred restore is through: the area's restores were deferred
+ * @deferred times (-1: any), none is pending, nothing is deferred any
+ * more, and edu DMA through the mapping lands again.
  */
 static void deferred_end(struct __test_metadata *_metadata,
 			 struct _test_data_vmp2p *self,
 			 const struct _fixture_variant_vmp2p *variant,
-			 uint64_t area, const char *counts, const char *name)
+			 uint64_t area, long deferred, const char *name)
 {
+	struct p2p_areas a;
 	char msg[96];
 
 	ASSERT_EQ(0, flush_restores(self->iommufd));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 1"));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, counts));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_DEFERRED, "deferred 0"));
+	EXPECT_TRUE(area_counts(self, 1, 1));
+	a = p2p_areas(self->iommufd);
+	EXPECT_EQ(0, a.pending);
+	if (deferred < 0)
+		deferred = a.deferred;
+	EXPECT_EQ(deferred, a.deferred);
+	EXPECT_EQ(0, a.nr_deferred);
 	snprintf(msg, sizeof(msg), "P2P-IOMMUFD %s %s after", variant->bdf,
 		 name);
 	edu_write(_metadata, self, variant, IOVA + 0x800, area + 0x800, msg);
@@ -1319,6 +1322,7 @@ static void deferred_begin(struct __test_metadata *_metadata,
 			   uint64_t area, const char *name)
 {
 	struct vfio_region_dma_range r = { area, PAGE };
+	struct p2p_areas a;
 	char msg[96];
 
 	ASSERT_EQ(0, export_map(self, &r, 1, MAP_RW));
@@ -1327,9 +1331,10 @@ static void deferred_begin(struct __test_metadata *_metadata,
 	edu_write(_metadata, self, variant, IOVA, area, msg);
 	ASSERT_EQ(0, p2p_device_reset(&self->exp));
 	/* The reset returned with the restore still in flight */
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "pending 1"));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_DEFERRED, "deferred 1"));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
+	a = p2p_areas(self->iommufd);
+	EXPECT_EQ(1, a.pending);
+	EXPECT_EQ(1, a.nr_deferred);
+	EXPECT_EQ(1, a.revoked);
 }
 
 TEST_F_TIMEOUT(vmp2p, deferred_device_reset, 120)
@@ -1346,7 +1351,7 @@ TEST_F_TIMEOUT(vmp2p, deferred_device_reset, 120)
 	EXPECT_TRUE(blocked_check(self, area + 0x400)) {
 		TH_LOG("DMA landed before the deferred restore");
 	}
-	deferred_end(_metadata, self, variant, area, "deferred 1 pending 0",
+	deferred_end(_metadata, self, variant, area, 1,
 		     "deferred reset");
 }
 
@@ -1359,15 +1364,16 @@ TEST_F_TIMEOUT(vmp2p, deferred_revoke_in_flight, 120)
 	if (why)
 		SKIP(return, "%s: %s", variant->bdf, why);
 	deferred_begin(_metadata, self, variant, area, "revoke in flight");
-	ASSERT_EQ(0, trig_cmd_mem(self, 0));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "pending 0"));
+	ASSERT_EQ(0, p2p_trig_cmd_mem(&self->exp, 0));
+	EXPECT_TRUE(area_counts(self, -1, -1));
+	EXPECT_EQ(0, p2p_areas(self->iommufd).pending);
 	/* Let the held work run: it must leave the area revoked */
 	p2p_sleep_ms(DEFER_DELAY_MS + 500);
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "revokes 1 restores 0"));
+	EXPECT_TRUE(area_counts(self, 1, 0));
 
 	ASSERT_EQ(0, p2p_write_str(RESTORE_DELAY, "0"));
-	ASSERT_EQ(0, trig_cmd_mem(self, 1));
-	deferred_end(_metadata, self, variant, area, "pending 0",
+	ASSERT_EQ(0, p2p_trig_cmd_mem(&self->exp, 1));
+	deferred_end(_metadata, self, variant, area, -1,
 		     "revoke in flight");
 }
 
@@ -1385,9 +1391,9 @@ TEST_F_TIMEOUT(vmp2p, deferred_close_in_flight, 120)
 	self->bar = NULL;
 	p2p_sleep_ms(DEFER_DELAY_MS + 500);
 	ASSERT_EQ(0, flush_restores(self->iommufd));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "state revoked"));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_AREAS, "restores 0"));
-	EXPECT_EQ(1, p2p_count_lines(DMABUF_DEFERRED, "deferred 0"));
+	EXPECT_EQ(1, p2p_areas(self->iommufd).revoked);
+	EXPECT_TRUE(area_counts(self, -1, 0));
+	EXPECT_EQ(0, p2p_areas(self->iommufd).nr_deferred);
 	EXPECT_EQ(0, blocked_dma(self, IOVA + 0x400));
 	ASSERT_EQ(0, open_exporter(self, variant->bdf));
 	EXPECT_TRUE(blocked_check(self, area + 0x400)) {
@@ -1448,8 +1454,8 @@ TEST(large_bar_congruent_1g)
 	ASSERT_LE(0, dfd);
 
 	t_auto = now_s();
-	ASSERT_EQ(0, p2p_map_file_auto(iommufd, alloc.out_ioas_id, dfd, 0,
-				       r.length, MAP_RW, &iova));
+	ASSERT_EQ(0, _test_ioctl_ioas_map_file(iommufd, alloc.out_ioas_id, dfd,
+					       0, r.length, &iova, MAP_RW));
 	t_auto = now_s() - t_auto;
 	EXPECT_EQ(0, (iova - (phys + r.offset)) & (SZ_1G - 1)) {
 		TH_LOG("iova %#llx, BAR slice at %#llx",
@@ -1473,14 +1479,14 @@ TEST(large_bar_congruent_1g)
 	/* The same slice at a fixed congruent IOVA, 64G up */
 	fixed = (64ULL << 30) + ((phys + r.offset) & (SZ_1G - 1));
 	t_fixed = now_s();
-	ASSERT_EQ(0, p2p_map_file(iommufd, alloc.out_ioas_id, dfd, 0,
-				  r.length, fixed, MAP_RW));
+	test_ioctl_ioas_map_file_id(iommufd, alloc.out_ioas_id, dfd, 0,
+				    r.length, fixed, MAP_RW);
 	t_fixed = now_s() - t_fixed;
 	EXPECT_EQ(0, p2p_unmap(iommufd, alloc.out_ioas_id, fixed, r.length));
 	/* Once more: the first map also allocated the upper page tables */
 	t_again = now_s();
-	ASSERT_EQ(0, p2p_map_file_auto(iommufd, alloc.out_ioas_id, dfd, 0,
-				       r.length, MAP_RW, &iova));
+	ASSERT_EQ(0, _test_ioctl_ioas_map_file(iommufd, alloc.out_ioas_id, dfd,
+					       0, r.length, &iova, MAP_RW));
 	t_again = now_s() - t_again;
 	EXPECT_EQ(0, p2p_unmap(iommufd, alloc.out_ioas_id, iova, r.length));
 	TH_LOG("BAR+1G-4K, 2G: auto IOVA %.3f ms, again %.3f ms, fixed %.3f ms",

@@ -8,14 +8,13 @@
 #include <linux/iommufd.h>
 #include "compat.h"
 #include "../kselftest_harness.h"
-#include "vfio_util.h"
+#include "p2p_utils.h"
 
 #ifndef MFD_HUGETLB
 #define MFD_HUGETLB 0x0004U
 #endif
 
 #define IOVA		0x10000000ULL
-#define MAP_RW		(IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
 
 FIXTURE(e2e) {
 	int iommufd;
@@ -108,8 +107,8 @@ TEST_F(e2e, dma_reads_and_writes_memfd)
 	char got[sizeof(msg)];
 
 	memfd_write(self->memfd, self->size, src, msg, sizeof(msg));
-	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->memfd, 0,
-				  self->size, IOVA, MAP_RW));
+	test_ioctl_ioas_map_file_id(self->iommufd, self->ioas, self->memfd, 0,
+				    self->size, IOVA, MAP_RW);
 	ASSERT_EQ(0, edu_dma(&self->edu, IOVA + src, 0, sizeof(msg), false));
 	ASSERT_EQ(0, edu_dma(&self->edu, IOVA + dst, 0, sizeof(msg), true));
 	memfd_read(self->memfd, self->size, dst, got, sizeof(got));
@@ -125,8 +124,8 @@ TEST_F(e2e, dma_at_file_offset)
 	char got[sizeof(msg)];
 
 	memfd_write(self->memfd, self->size, start + 0x10, msg, sizeof(msg));
-	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->memfd, start,
-				  self->size / 2, IOVA, MAP_RW));
+	test_ioctl_ioas_map_file_id(self->iommufd, self->ioas, self->memfd,
+				    start, self->size / 2, IOVA, MAP_RW);
 	ASSERT_EQ(0, edu_dma(&self->edu, IOVA + 0x10, 0, sizeof(msg), false));
 	ASSERT_EQ(0, edu_dma(&self->edu, IOVA + 0x100, 0, sizeof(msg), true));
 	memfd_read(self->memfd, self->size, start + 0x100, got, sizeof(got));
@@ -142,8 +141,8 @@ TEST_F(e2e, read_only_mapping_blocks_device_writes)
 	char got[sizeof(msg)], zero[sizeof(msg)] = { 0 };
 
 	memfd_write(self->memfd, self->size, 0, msg, sizeof(msg));
-	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->memfd, 0,
-				  self->size, IOVA, IOMMU_IOAS_MAP_READABLE));
+	test_ioctl_ioas_map_file_id(self->iommufd, self->ioas, self->memfd, 0,
+				    self->size, IOVA, IOMMU_IOAS_MAP_READABLE);
 	ASSERT_EQ(0, edu_dma(&self->edu, IOVA, 0, sizeof(msg), false));
 	ASSERT_EQ(0, edu_dma(&self->edu, IOVA + 0x800, 0, sizeof(msg), true));
 	memfd_read(self->memfd, self->size, 0x800, got, sizeof(got));
@@ -158,8 +157,8 @@ TEST_F(e2e, unmap_blocks_dma)
 	char got[sizeof(msg)], zero[sizeof(msg)] = { 0 };
 
 	memfd_write(self->memfd, self->size, 0, msg, sizeof(msg));
-	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas, self->memfd, 0,
-				  self->size, IOVA, MAP_RW));
+	test_ioctl_ioas_map_file_id(self->iommufd, self->ioas, self->memfd, 0,
+				    self->size, IOVA, MAP_RW);
 	/* Load the edu buffer while the mapping is valid, then unmap. */
 	ASSERT_EQ(0, edu_dma(&self->edu, IOVA, 0, sizeof(msg), false));
 	ASSERT_EQ(0, p2p_unmap(self->iommufd, self->ioas, IOVA, self->size));

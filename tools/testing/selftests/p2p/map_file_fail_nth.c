@@ -12,6 +12,7 @@
  */
 #include "compat.h"
 #include "../iommu/iommufd_fail_nth.c"
+#include "p2p_utils.h"
 
 /*
  * The sweeps below reach more sites than the base ones (the dma-buf one
@@ -82,22 +83,12 @@ static int dmabuf_revoke(int fd, int dfd, bool revoked)
 	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
-static int mf_map(int fd, uint32_t ioas_id, int mfd, __u64 *iova)
+static int mf_map(int fd, uint32_t ioas_id, int mfd, uint64_t *iova)
 {
-	struct iommu_ioas_map_file cmd = {
-		.size = sizeof(cmd),
-		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE |
-			 IOMMU_IOAS_MAP_FIXED_IOVA,
-		.ioas_id = ioas_id,
-		.fd = mfd,
-		.length = MF_SIZE,
-		/* Inside the mock aperture, so a domain can attach later */
-		.iova = MOCK_APERTURE_START,
-	};
-	int rc = ioctl(fd, IOMMU_IOAS_MAP_FILE, &cmd);
-
-	*iova = cmd.iova;
-	return rc;
+	/* Inside the mock aperture, so a domain can attach later */
+	*iova = MOCK_APERTURE_START;
+	return _test_ioctl_ioas_map_file(fd, ioas_id, mfd, 0, MF_SIZE, iova,
+					 MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA);
 }
 
 /* Open the iommufd and allocate an IOAS, both under fault injection. */
@@ -114,7 +105,7 @@ TEST_FAIL_NTH(map_file_fail_nth, file_map_access_rw)
 {
 	uint8_t buf[128];
 	uint32_t ioas_id;
-	__u64 iova;
+	uint64_t iova;
 
 	fail_nth_enable();
 
@@ -149,7 +140,7 @@ TEST_FAIL_NTH(map_file_fail_nth, file_map_access_rw)
 TEST_FAIL_NTH(map_file_fail_nth, file_map_domain)
 {
 	uint32_t ioas_id, stdev_id, hwpt_id;
-	__u64 iova;
+	uint64_t iova;
 
 	fail_nth_enable();
 
@@ -173,7 +164,7 @@ TEST_FAIL_NTH(map_file_fail_nth, file_access_pin_domain)
 {
 	uint32_t ioas_id, stdev_id, hwpt_id;
 	__u32 access_pages_id;
-	__u64 iova;
+	uint64_t iova;
 
 	fail_nth_enable();
 
@@ -215,14 +206,7 @@ TEST_FAIL_NTH(map_file_fail_nth, file_access_pin_domain)
 TEST_FAIL_NTH(map_file_fail_nth, dmabuf_map_revoke_copy)
 {
 	uint32_t ioas_id, ioas2, stdev_id, hwpt_id;
-	struct iommu_ioas_map_file map = {
-		.size = sizeof(map),
-		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE |
-			 IOMMU_IOAS_MAP_FIXED_IOVA,
-		.fd = self->dfd,
-		.length = self->dsize,
-		.iova = MOCK_APERTURE_START,
-	};
+	uint64_t iova = MOCK_APERTURE_START;
 
 	/* A previous round may have failed while it was revoked */
 	if (dmabuf_revoke(self->sfd, self->dfd, false))
@@ -234,8 +218,9 @@ TEST_FAIL_NTH(map_file_fail_nth, dmabuf_map_revoke_copy)
 		return -1;
 	if (_test_cmd_mock_domain(self->fd, ioas_id, &stdev_id, &hwpt_id, NULL))
 		return -1;
-	map.ioas_id = ioas_id;
-	if (ioctl(self->fd, IOMMU_IOAS_MAP_FILE, &map))
+	if (_test_ioctl_ioas_map_file(self->fd, ioas_id, self->dfd, 0,
+				      self->dsize, &iova,
+				      MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA))
 		return -1;
 	if (dmabuf_revoke(self->fd, self->dfd, true))
 		return -1;

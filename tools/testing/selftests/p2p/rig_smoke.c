@@ -7,7 +7,7 @@
  * This uses only what a stock kernel has; it proves the rig, not our code.
  */
 #include "../kselftest_harness.h"
-#include "vfio_util.h"
+#include "p2p_utils.h"
 
 #define RAM_IOVA	0x100000ULL
 #define BAR_IOVA	0x40000000ULL

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 
 #include "../kselftest_harness.h"
-#include "dmabuf_util.h"
+#include "p2p_utils.h"
 
 #define SHM_BAR		VFIO_PCI_BAR2_REGION_INDEX
 #define PAGE		4096ULL

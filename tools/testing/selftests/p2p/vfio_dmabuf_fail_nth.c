@@ -33,13 +33,11 @@
 #include <linux/iommufd.h>
 #include "compat.h"
 #include "../kselftest_harness.h"
-#include "dmabuf_util.h"
+#include "p2p_utils.h"
 
 #define BAR		VFIO_PCI_BAR2_REGION_INDEX
 #define SLICE		0x100000ULL
 #define IOVA		0x20000000ULL
-#define MAP_RW		(IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
-#define DMABUF_AREAS	"/sys/kernel/debug/iommufd/dmabuf_areas"
 #define MAX_NTH		2000
 /* A restore whose map failed is retried within the importer's backoff */
 #define RESTORE_MS	3000
@@ -220,12 +218,12 @@ static int open_round(struct _test_data_fail_nth *self, const char *bdf)
 }
 
 /* Poll the dma-buf area until it is mapped again; true if it is */
-static bool wait_mapped(void)
+static bool wait_mapped(int iommufd)
 {
 	int ms;
 
 	for (ms = 0; ms < RESTORE_MS; ms += 10) {
-		if (p2p_count_lines(DMABUF_AREAS, "state mapped") == 1)
+		if (p2p_areas(iommufd).mapped == 1)
 			return true;
 		p2p_sleep_ms(10);
 	}
@@ -256,6 +254,7 @@ static int run_step_by_va(struct _test_data_fail_nth *self, enum step s)
 /* Run step @s of a round; 0 or -errno */
 static int run_step(struct _test_data_fail_nth *self, enum step s)
 {
+	uint64_t iova;
 	int ret;
 
 	if (self->by_va &&
@@ -271,8 +270,11 @@ static int run_step(struct _test_data_fail_nth *self, enum step s)
 		}
 		return ret;
 	case STEP_MAP:
-		return p2p_map_file(self->iommufd, self->ioas, self->dfd, 0,
-				    SLICE, IOVA, MAP_RW);
+		iova = IOVA;
+		return _test_ioctl_ioas_map_file(self->iommufd, self->ioas,
+						 self->dfd, 0, SLICE, &iova,
+						 MAP_RW |
+						 IOMMU_IOAS_MAP_FIXED_IOVA);
 	case STEP_MEM_OFF:
 		return p2p_trig_cmd_mem(&self->dev, 0) ? -errno : 0;
 	case STEP_MEM_ON:
@@ -344,7 +346,7 @@ static void finish_round(struct __test_metadata *_metadata,
 	 * is due: the area must be mapped again before the unmap.
 	 */
 	if (from == STEP_UNMAP)
-		EXPECT_TRUE(wait_mapped()) {
+		EXPECT_TRUE(wait_mapped(self->iommufd)) {
 			TH_LOG("nth %u: area not restored %d ms after memory on",
 			       nth, RESTORE_MS);
 		}
@@ -354,7 +356,7 @@ static void finish_round(struct __test_metadata *_metadata,
 			       step_name[s]);
 		}
 		if (s == STEP_MEM_ON)
-			EXPECT_TRUE(wait_mapped()) {
+			EXPECT_TRUE(wait_mapped(self->iommufd)) {
 				TH_LOG("nth %u: area not restored %d ms after memory on",
 				       nth, RESTORE_MS);
 			}
@@ -373,7 +375,7 @@ static void check_clean(struct __test_metadata *_metadata,
 	EXPECT_EQ(fds, count_fds()) {
 		TH_LOG("nth %u: fds leaked", nth);
 	}
-	EXPECT_EQ(0, p2p_count_lines(DMABUF_AREAS, "dmabuf")) {
+	EXPECT_EQ(0, p2p_areas_global().nr) {
 		TH_LOG("nth %u: a dma-buf area is left", nth);
 	}
 	EXPECT_EQ(0, dmabuf_debugfs_count(bdf)) {

@@ -21,15 +21,13 @@
  * emulated endpoint with an AER capability.
  */
 #include <fcntl.h>
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/klog.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
 #include "../kselftest_harness.h"
-#include "dmabuf_util.h"
+#include "p2p_utils.h"
 
 #define BAR		VFIO_PCI_BAR2_REGION_INDEX
 #define PAGE		4096ULL
@@ -193,55 +191,35 @@ static void expect_restored(struct __test_metadata *_metadata,
 	}
 }
 
-typedef int (*trigger_fn)(struct _test_data_revoke *self, int on);
-
-static const char *rpm_status(const char *bdf)
-{
-	static char buf[32];
-	char path[128];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path),
-		 "/sys/bus/pci/devices/%s/power/runtime_status", bdf);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return "n/a";
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n - 1 : 0] = 0;
-	return buf;
-}
-
 /*
- * A trigger with separate revoke and restore steps: revoke with @trig(0),
- * check that DMA fails with ENODEV and does not land, restore with
- * @trig(1) and check that DMA lands again.
+ * A trigger with separate revoke and restore steps: revoke, check that DMA
+ * fails with ENODEV and does not land, restore and check that DMA lands
+ * again.
  */
 static void revoke_cycle(struct __test_metadata *_metadata,
 			 struct _test_data_revoke *self,
 			 const struct _fixture_variant_revoke *variant,
-			 uint64_t area, trigger_fn trig, const char *name)
+			 uint64_t area, const struct p2p_trigger *t)
 {
 	struct p2p_importer_status st0, st;
 	int fd;
 
-	fd = setup_import(_metadata, self, variant, area, name, &st0);
+	fd = setup_import(_metadata, self, variant, area, t->name, &st0);
 	ASSERT_LE(0, fd);
 	mmio_fill(self->bar, area + 0x800, DMABUF_SENTINEL, 0x100);
 
-	ASSERT_EQ(0, trig(self, 0));
+	ASSERT_EQ(0, t->revoke(&self->dev, self->bdf));
 	expect_revoked(_metadata, self, &st0);
 	EXPECT_EQ(-ENODEV, imp_dma(self->imp, 0x800, 0x100, 0, true));
 	ASSERT_EQ(0, imp_status(self->imp, &st));
 	EXPECT_EQ(ENODEV, st.last_map_error);
 
-	ASSERT_EQ(0, trig(self, 1));
+	ASSERT_EQ(0, t->restore(&self->dev, self->bdf));
 	EXPECT_TRUE(mmio_all(self->bar, area + 0x800, DMABUF_SENTINEL,
 			     0x100)) {
-		TH_LOG("%s: DMA landed while revoked", name);
+		TH_LOG("%s: DMA landed while revoked", t->name);
 	}
-	expect_restored(_metadata, self, variant, area, name, false);
+	expect_restored(_metadata, self, variant, area, t->name, false);
 	ASSERT_EQ(0, imp_status(self->imp, &st));
 	EXPECT_EQ(1U, st.mapped);
 	EXPECT_LT(st0.map_count, st.map_count);
@@ -250,213 +228,93 @@ static void revoke_cycle(struct __test_metadata *_metadata,
 }
 
 /*
- * A reset: revoke and restore both happen inside @reset.  The importer must
- * have seen move_notify and unmapped; afterwards DMA lands again (at once,
- * or with @wait once the asynchronous restore ran).
+ * A reset: revoke and restore both happen inside the call.  The importer
+ * must have seen move_notify and unmapped; afterwards DMA lands again (at
+ * once, or once the asynchronous restore ran).
  */
 static void reset_cycle(struct __test_metadata *_metadata,
 			struct _test_data_revoke *self,
 			const struct _fixture_variant_revoke *variant,
-			uint64_t area, int (*reset)(struct _test_data_revoke *),
-			bool wait, const char *name)
+			uint64_t area, const struct p2p_trigger *t)
 {
 	struct p2p_importer_status st0;
 	int fd;
 
-	fd = setup_import(_metadata, self, variant, area, name, &st0);
+	fd = setup_import(_metadata, self, variant, area, t->name, &st0);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, reset(self));
+	ASSERT_EQ(0, t->revoke(&self->dev, self->bdf));
 	expect_revoked(_metadata, self, &st0);
-	expect_restored(_metadata, self, variant, area, name, wait);
+	expect_restored(_metadata, self, variant, area, t->name,
+			t->async_restore);
 	EXPECT_EQ(0, imp_release(self->imp));
 	close(fd);
 }
 
-static int trig_cmd_mem(struct _test_data_revoke *self, int on)
-{
-	return p2p_trig_cmd_mem(&self->dev, on);
-}
-
-static int trig_pm(struct _test_data_revoke *self, int on)
-{
-	int pm = p2p_find_cap(&self->dev, PCI_CAP_ID_PM);
-	uint16_t ctrl;
-
-	if (!pm || p2p_cfg_read16(&self->dev, pm + PCI_PM_CTRL, &ctrl))
-		return -1;
-	ctrl &= ~PCI_PM_CTRL_STATE_MASK;
-	if (!on)
-		ctrl |= 3;	/* D3hot */
-	if (p2p_cfg_write16(&self->dev, pm + PCI_PM_CTRL, ctrl))
-		return -1;
-	/* Leaving D3hot without No_Soft_Reset may clear the command register */
-	return on ? p2p_cmd_bits(&self->dev, PCI_COMMAND_MEMORY, 0) : 0;
-}
-
-static int trig_low_power(struct _test_data_revoke *self, int on)
-{
-	return p2p_trig_low_power(&self->dev, on);
-}
-
 /*
- * Low power entry with a wakeup eventfd: the exit is the eventfd path, taken
- * when the user touches the suspended device (here: any device ioctl).  The
- * device suspends asynchronously after the entry, so touch it until the
- * wakeup is signalled.
+ * Trigger @id of p2p_trigger() at BAR area @area of the variant's device,
+ * or skip with what the device lacks.
  */
-static int trig_low_power_wakeup(struct _test_data_revoke *self, int on)
+static void trigger_test(struct __test_metadata *_metadata,
+			 struct _test_data_revoke *self,
+			 const struct _fixture_variant_revoke *variant,
+			 uint64_t area, enum p2p_trigger_id id)
 {
-	struct {
-		struct vfio_device_feature feat;
-		struct vfio_device_low_power_entry_with_wakeup w;
-	} arg = {
-		.feat.argsz = sizeof(arg),
-		.feat.flags = VFIO_DEVICE_FEATURE_SET |
-			VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP,
-	};
-	struct vfio_device_info info = { .argsz = sizeof(info) };
-	static int efd = -1;
-	struct pollfd pfd;
-	uint64_t n = 0;
-	int i, ret = -1;
+	const struct p2p_trigger *t = p2p_trigger(id);
+	const char *missing = p2p_trigger_missing(t, &self->dev, self->bdf);
 
-	if (!on) {
-		efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (efd < 0)
-			return -1;
-		arg.w.wakeup_eventfd = efd;
-		return ioctl(self->dev.fd, VFIO_DEVICE_FEATURE, &arg);
-	}
-	pfd.fd = efd;
-	pfd.events = POLLIN;
-	for (i = 0; i < RESTORE_POLLS && ret; i++) {
-		if (ioctl(self->dev.fd, VFIO_DEVICE_GET_INFO, &info))
-			break;
-		if (poll(&pfd, 1, 100) == 1 &&
-		    read(efd, &n, sizeof(n)) == sizeof(n))
-			ret = 0;
-	}
-	if (ret)
-		printf("# %s: no wakeup signalled, runtime PM status %s\n",
-		       self->bdf, rpm_status(self->bdf));
-	close(efd);
-	efd = -1;
-	return ret;
-}
-
-static int do_device_reset(struct _test_data_revoke *self)
-{
-	return p2p_device_reset(&self->dev);
-}
-
-static int do_hot_reset(struct _test_data_revoke *self)
-{
-	return p2p_hot_reset(&self->dev);
-}
-
-/* Offset of the PCIe capability, or 0 */
-static int pcie_cap(struct _test_data_revoke *self)
-{
-	return p2p_find_cap(&self->dev, PCI_CAP_ID_EXP);
-}
-
-static bool has_flr(struct _test_data_revoke *self)
-{
-	int exp = pcie_cap(self);
-	uint32_t devcap;
-
-	if (!exp || p2p_cfg_read32(&self->dev, exp + PCI_EXP_DEVCAP, &devcap))
-		return false;
-	return devcap & PCI_EXP_DEVCAP_FLR;
-}
-
-/* Virtual FLR: the user sets Initiate FLR in the emulated Device Control */
-static int do_vflr(struct _test_data_revoke *self)
-{
-	int exp = pcie_cap(self);
-	uint16_t ctl;
-
-	if (p2p_cfg_read16(&self->dev, exp + PCI_EXP_DEVCTL, &ctl) ||
-	    p2p_cfg_write16(&self->dev, exp + PCI_EXP_DEVCTL,
-			    ctl | PCI_EXP_DEVCTL_BCR_FLR))
-		return -1;
-	return p2p_cmd_bits(&self->dev, PCI_COMMAND_MEMORY, 0);
-}
-
-static int do_sysfs_reset(struct _test_data_revoke *self)
-{
-	return p2p_sysfs_reset(self->bdf);
+	if (missing)
+		SKIP(return, "%s lacks %s", variant->bdf, missing);
+	if (t->restore)
+		revoke_cycle(_metadata, self, variant, area, t);
+	else
+		reset_cycle(_metadata, self, variant, area, t);
 }
 
 TEST_F_TIMEOUT(revoke, command_mem, 90)
 {
-	revoke_cycle(_metadata, self, variant, AREA(0), trig_cmd_mem,
-		     "command_mem");
+	trigger_test(_metadata, self, variant, AREA(0), P2P_TRIG_CMD_MEM);
 }
 
 TEST_F_TIMEOUT(revoke, pm_d3hot, 90)
 {
-	if (!p2p_find_cap(&self->dev, PCI_CAP_ID_PM))
-		SKIP(return, "%s has no PM capability", variant->bdf);
-	revoke_cycle(_metadata, self, variant, AREA(1), trig_pm, "pm_d3hot");
+	trigger_test(_metadata, self, variant, AREA(1), P2P_TRIG_PM_D3HOT);
 }
 
 TEST_F_TIMEOUT(revoke, low_power, 90)
 {
-	revoke_cycle(_metadata, self, variant, AREA(2), trig_low_power,
-		     "low_power");
+	trigger_test(_metadata, self, variant, AREA(2), P2P_TRIG_LOW_POWER);
 }
 
-/* Upstream leaves dma-bufs revoked after this exit; we restore. */
 TEST_F_TIMEOUT(revoke, low_power_wakeup, 90)
 {
-	revoke_cycle(_metadata, self, variant, AREA(3), trig_low_power_wakeup,
-		     "low_power_wakeup");
+	trigger_test(_metadata, self, variant, AREA(3),
+		     P2P_TRIG_LOW_POWER_WAKEUP);
 }
 
 TEST_F_TIMEOUT(revoke, device_reset, 90)
 {
-	if (!p2p_has_reset(&self->dev))
-		SKIP(return, "%s has no reset method (VFIO_DEVICE_FLAGS_RESET)",
-		     variant->bdf);
-	reset_cycle(_metadata, self, variant, AREA(4), do_device_reset, false,
-		    "device_reset");
+	trigger_test(_metadata, self, variant, AREA(4), P2P_TRIG_DEVICE_RESET);
 }
 
 TEST_F_TIMEOUT(revoke, hot_reset, 90)
 {
-	if (!p2p_has_hot_reset(&self->dev))
-		SKIP(return, "%s has no slot or bus reset (%s)", variant->bdf,
-		     strerror(errno));
-	reset_cycle(_metadata, self, variant, AREA(5), do_hot_reset, false,
-		    "hot_reset");
+	trigger_test(_metadata, self, variant, AREA(5), P2P_TRIG_HOT_RESET);
 }
 
 TEST_F_TIMEOUT(revoke, virtual_flr, 90)
 {
-	if (!has_flr(self))
-		SKIP(return, "%s has no PCIe FLR capability", variant->bdf);
-	reset_cycle(_metadata, self, variant, AREA(6), do_vflr, false,
-		    "virtual_flr");
+	trigger_test(_metadata, self, variant, AREA(6), P2P_TRIG_VIRTUAL_FLR);
 }
 
 TEST_F_TIMEOUT(revoke, virtual_af_flr, 90)
 {
-	/* vfio-pci emulates AF FLR too; no emulated device has the capability */
-	if (!p2p_find_cap(&self->dev, PCI_CAP_ID_AF))
-		SKIP(return, "%s has no AF capability (no QEMU device has one)",
-		     variant->bdf);
-	reset_cycle(_metadata, self, variant, AREA(7), do_vflr, false,
-		    "virtual_af_flr");
+	trigger_test(_metadata, self, variant, AREA(7),
+		     P2P_TRIG_VIRTUAL_AF_FLR);
 }
 
-/* Revoked by reset_prepare, restored by a work item after reset_done. */
 TEST_F_TIMEOUT(revoke, sysfs_reset, 90)
 {
-	if (access(p2p_sysfs_reset_path(variant->bdf), W_OK))
-		SKIP(return, "%s has no reset method in sysfs", variant->bdf);
-	reset_cycle(_metadata, self, variant, AREA(8), do_sysfs_reset, true,
-		    "sysfs_reset");
+	trigger_test(_metadata, self, variant, AREA(8), P2P_TRIG_SYSFS_RESET);
 }
 
 static bool still_bound(const char *bdf)
@@ -534,7 +392,7 @@ static uint64_t slow_importer_revoke(struct __test_metadata *_metadata,
 	ASSERT_LE(0, before);
 
 	t0 = now_ms();
-	ASSERT_EQ(0, trig_cmd_mem(self, 0));
+	ASSERT_EQ(0, p2p_trig_cmd_mem(&self->dev, 0));
 	took = now_ms() - t0;
 	after = klog_count(needle);
 	EXPECT_EQ(named ? before + 1 : before, after) {
@@ -544,7 +402,7 @@ static uint64_t slow_importer_revoke(struct __test_metadata *_metadata,
 	}
 
 	/* Decode on again: DMA lands once the importer has unmapped */
-	ASSERT_EQ(0, trig_cmd_mem(self, 1));
+	ASSERT_EQ(0, p2p_trig_cmd_mem(&self->dev, 1));
 	EXPECT_EQ(0, set_unmap_timeout(10000));
 	EXPECT_EQ(0, imp_release(self->imp));
 	close(fd);
@@ -596,7 +454,7 @@ TEST_F_TIMEOUT(revoke, slow_importer_sysfs_reset, 90)
 	arg.fd = fd;
 	ASSERT_EQ(0, ioctl(self->imp, P2P_IMPORTER_IMPORT, &arg));
 	t0 = now_ms();
-	EXPECT_EQ(0, do_sysfs_reset(self));
+	EXPECT_EQ(0, p2p_sysfs_reset(self->bdf));
 	took = now_ms() - t0;
 	EXPECT_GT(8000, took) {
 		TH_LOG("sysfs reset took %llu ms, the bound is 1000 ms",
@@ -634,14 +492,14 @@ TEST_F_TIMEOUT(revoke, slow_importers_one_bound, 90)
 		ASSERT_EQ(0, ioctl(imps[i], P2P_IMPORTER_IMPORT, &arg));
 	}
 	t0 = now_ms();
-	ASSERT_EQ(0, trig_cmd_mem(self, 0));
+	ASSERT_EQ(0, p2p_trig_cmd_mem(&self->dev, 0));
 	took = now_ms() - t0;
 	EXPECT_LE(900, took);
 	EXPECT_GT(2500, took) {
 		TH_LOG("revoke of %d dma-bufs took %llu ms, the bound is 1000 ms",
 		       MANY_SLOW, (unsigned long long)took);
 	}
-	ASSERT_EQ(0, trig_cmd_mem(self, 1));
+	ASSERT_EQ(0, p2p_trig_cmd_mem(&self->dev, 1));
 	EXPECT_EQ(0, set_unmap_timeout(10000));
 	for (i = 0; i < MANY_SLOW; i++) {
 		EXPECT_EQ(0, imp_release(imps[i]));
@@ -764,9 +622,8 @@ TEST_F_TIMEOUT(revoke, unbind_after_close, 90)
 	fd = dmabuf_export1(self->dev.fd, BAR, AREA(9), PAGE);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, imp_import(self->imp, fd));
-	ASSERT_EQ(0, p2p_map_file(self->iommufd, self->ioas_id, fd, 0, PAGE,
-				  iova, IOMMU_IOAS_MAP_READABLE |
-					IOMMU_IOAS_MAP_WRITEABLE));
+	test_ioctl_ioas_map_file_id(self->iommufd, self->ioas_id, fd, 0, PAGE,
+				    iova, MAP_RW);
 	p2p_dev_close(&self->dev);
 	self->bar = NULL;
 	/* The close revoked it for good */
@@ -776,9 +633,9 @@ TEST_F_TIMEOUT(revoke, unbind_after_close, 90)
 	EXPECT_FALSE(still_bound(variant->bdf));
 
 	/* Dead, with the device gone */
-	EXPECT_EQ(-ENODEV, p2p_map_file(self->iommufd, self->ioas_id, fd, 0,
-					PAGE, iova + PAGE,
-					IOMMU_IOAS_MAP_READABLE));
+	test_err_ioctl_ioas_map_file_id(ENODEV, self->iommufd, self->ioas_id,
+					fd, 0, PAGE, iova + PAGE,
+					IOMMU_IOAS_MAP_READABLE);
 	EXPECT_EQ(-ENODEV, imp_dma(self->imp, 0, 16, 0, true));
 
 	rebind_and_use(_metadata, self, variant, AREA(13));
@@ -804,7 +661,7 @@ TEST_F_TIMEOUT(revoke, mem_off_close_release, 90)
 	fd = dmabuf_export1(self->dev.fd, BAR, AREA(14), PAGE);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, imp_import(self->imp, fd));
-	ASSERT_EQ(0, trig_cmd_mem(self, 0));
+	ASSERT_EQ(0, p2p_trig_cmd_mem(&self->dev, 0));
 	ASSERT_EQ(0, imp_status(self->imp, &st));
 	EXPECT_EQ(0U, st.mapped);
 	p2p_dev_close(&self->dev);
