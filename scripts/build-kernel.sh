@@ -43,13 +43,18 @@ kconfig_apply "$(cat "${frags[@]}" | sha256sum | cut -c1-16)" "${frags[@]}"
 
 build_lock
 t0=$(date +%s)
-# P2P_BUILD_TARGETS: build only these kbuild targets (objects, directories)
-if [ -n "${P2P_BUILD_TARGETS:-}" ]; then
-	# shellcheck disable=SC2086 # a list of targets
-	kmake $P2P_BUILD_TARGETS
-	say "built in $(($(date +%s) - t0)) s: $P2P_BUILD_TARGETS"
+# build-kernel.sh TARGET...: build only these kbuild targets (objects,
+# directories), not the kernel.
+if [ "$#" -gt 0 ]; then
+	kmake "$@"
+	say "built in $(($(date +%s) - t0)) s: $*"
 	exit 0
 fi
-kmake bzImage
+# What was linked, for make series-check's quick mode: the source id, the
+# config and the number of warnings of this build.
+rm -f "$BUILD/.p2p-built"
+{ kmake bzImage 2>&1 1>&3 | tee "$BUILD/.p2p-build.err" >&2; } 3>&1
 kmake headers >/dev/null
+[ "$FLAVOR" = stock ] ||
+	echo "source $(source_id) config $(cat "$BUILD/.p2p-config-id") warnings $(grep -ci 'warning:' "$BUILD/.p2p-build.err" || true)" > "$BUILD/.p2p-built"
 say "kernel built in $(($(date +%s) - t0)) s: $BUILD/arch/x86/boot/bzImage"

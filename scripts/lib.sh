@@ -114,3 +114,32 @@ p2p_suites() {
 		if grep -qxF "${f##*/}" <<<"$mocklist"; then mock="$mock $f"; else devices="$devices $f"; fi
 	done
 }
+
+# source_id: an id of the source that make tree prepares in $TREE: its
+# base, the hook patches it applies (with the variants for that base) and
+# every overlay file.  build-kernel.sh records it with each kernel it
+# links; make series-check's quick mode compares it.
+source_id() {
+	local p v f ver
+	ver=$(base_version | cut -d' ' -f1)
+	{
+		base_version
+		for p in "$ROOT"/patches/*.patch; do
+			v=$ROOT/series/base/$ver/${p##*/}
+			[ -f "$v" ] && p=$v
+			printf '%s\n' "${p##*/}"
+			cat "$p"
+		done
+		git -C "$ROOT" ls-files --cached --others --exclude-standard -- $OVERLAY_DIRS | sort |
+			while read -r f; do printf '%s\n' "$f"; cat "$ROOT/$f"; done
+	} | sha256sum | cut -c1-16
+}
+
+# config_id FLAVOR: the id kconfig_apply gives the config of FLAVOR (debug
+# or fast), from its fragments.
+config_id() {
+	case "$1" in
+	debug) cat "$ROOT/configs/base.config" "$ROOT/configs/debug.config" ;;
+	*) cat "$ROOT/configs/base.config" ;;
+	esac | sha256sum | cut -c1-16
+}

@@ -6,23 +6,27 @@
 # "6.12.95 6.12.118", the oldest and newest 6.12 Debian ships.
 #
 # Default base, debug config: the series is made (series.sh, out/), applied
-# with git am to a clean base, and every commit is built incrementally with
-# ccache: the objects of the .c files it touches and the directories of the
-# Makefiles and Kconfigs it touches for the intermediate commits (a header
-# builds our directories), the whole kernel for the last.  The first commit
-# that does not build, or builds with a warning, is named and stops the
-# check.  checkpatch --strict runs on every patch.
+# with git am to a clean base, and every commit is built in turn in one
+# build directory with ccache: the whole kernel (bzImage, so make's own
+# dependencies rebuild every user of a changed header, and every commit is
+# linked), and the selftests where it touches them.  The first commit that
+# does not build, or builds with a warning, is named and stops the check.
+# checkpatch --strict runs on every patch; a finding, or checkpatch failing
+# to run, fails the check.
 # Other bases, fast config: the series for that base (out/VERSION/) is
 # made from the same list (with the variants of series/base/VERSION/),
 # applied with git am to a clean tree of it and the result is built whole.
 #
-# P2P_SERIES_QUICK=1 (what make check runs, to stay within its time): the
-# last commit on the default base builds what the intermediate ones build
-# (not the whole kernel: its tree is the tree of make tree, which make
-# check's kernel stage builds whole with the same config, and this script
-# checks that the two trees are the same), and on the other bases the
-# result builds every object and directory that any commit builds,
-# without linking a kernel.
+# P2P_SERIES_QUICK=1 (what make check runs, to stay within its time): a
+# commit builds, without linking, the objects of the .c files it touches,
+# the directories of the Makefiles it touches (kbuild builds there what
+# the config selects, so a wrong obj- line shows) and the directories of
+# the .c files that include a header it changes.  The last commit is not
+# built again: its tree must be the one whose whole debug kernel the
+# kernel stage built last (build-kernel.sh records the source id, config
+# and warning count of each kernel it links), else it is built whole.  On
+# the other bases the result builds the objects and Makefile directories
+# of every commit, without linking a kernel.
 # Every kernel build holds the machine's build lock.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -69,16 +73,16 @@ build_selftests() {
 		LDFLAGS=-static CC=gcc
 }
 
-# commit_targets TREE COMMIT: the kbuild targets that build what COMMIT
-# touches: the object of each .c file, the objects that the lines it adds
-# to a Makefile name, our directories for a header.  Documentation and
-# tools are not kernel builds (the selftests are built apart).
+# commit_targets TREE COMMIT [HEADERS]: the kbuild targets that build what
+# COMMIT touches: the object of each .c file, the directory of each
+# Makefile, the directories of the users of each header (HEADERS=0: not).  Documentation and tools are
+# not kernel builds (the selftests are built apart).
 commit_targets() {
-	local tree=$1 c=$2 f d objs o
+	local tree=$1 c=$2 headers=${3:-1} f d
 	for f in $(git -C "$tree" show --format= --name-only "$c"); do
 		case "$f" in
 		tools/* | Documentation/*) ;;
-		*.h) printf '%s\n' drivers/iommu/iommufd/ drivers/vfio/pci/ drivers/dma-buf/ ;;
+		*.h) [ "$headers" = 0 ] || header_dirs "$tree" "$f" ;;
 		*.c)
 			# its object, when the nearest Makefile names it (a .c
 			# file that another one includes builds its directory)
@@ -89,20 +93,42 @@ commit_targets() {
 				echo "$d"
 			fi
 			;;
-		*/Makefile)
-			# the objects its added lines name (kbuild reads the
-			# whole Makefile to build them), else its directory
-			objs=$(git -C "$tree" show --format= "$c" -- "$f" |
-				sed -n 's/^+[^+].*[+:]=//p' | tr ' \t\\' '\n\n\n' | grep '\.o$' || true)
-			if [ -n "$objs" ]; then
-				for o in $objs; do echo "$(dirname "$f")/$o"; done
-			else
-				dir_target "$tree" "$f"
-			fi
-			;;
-		# a Kconfig change is checked by olddefconfig
+		# its directory: kbuild builds what the config selects there,
+		# so a wrong obj- line shows (a Kconfig change is checked by
+		# olddefconfig)
+		*/Makefile) dir_target "$tree" "$f" ;;
 		esac
 	done | sort -u
+}
+
+# header_dirs TREE HEADER: the directories of the .c files that include
+# HEADER (for a header outside include/, also through one header that
+# includes it), among those the kernel stage's build (work/build-debug)
+# descended into, i.e. those the config builds.
+header_dirs() {
+	local tree=$1 h=$2 name f
+	{
+		case "$h" in
+		include/* | arch/*/include/*)
+			name=${h#*include/}
+			git -C "$tree" grep -lF "#include <${name#uapi/}>" || true
+			;;
+		*)
+			users "$tree" "$h"
+			for f in $(users "$tree" "$h" | grep '\.h$'); do users "$tree" "$f"; done
+			;;
+		esac
+	} | grep '\.c$' | sort -u | while read -r f; do
+		f=$(dir_target "$tree" "$f")
+		[ -n "$f" ] && [ -d "$WORK/build-debug/$f" ] && echo "$f"
+	done | sort -u
+}
+
+# users TREE HEADER: the files that include HEADER, a header outside
+# include/, by a path relative to them (searched from its grandparent).
+users() {
+	local n=${2##*/}
+	git -C "$1" grep -lF -e "/$n\"" -e "\"$n\"" -- "$(dirname "$(dirname "$2")")" || true
 }
 
 # dir_target TREE FILE: the nearest directory of FILE that has a Makefile.
@@ -130,10 +156,14 @@ mkdir -p "$cpd"
 printf '%s\n' "$out"/*.patch | xargs -P "$JOBS" -I{} bash -c '
 	p=$1 ign=FILE_PATH_CHANGES
 	grep -q "^+++ b/tools/testing/selftests/p2p/map_file_dmabuf.c" "$p" && ign=$ign,CAMELCASE
-	perl "$2/scripts/checkpatch.pl" --strict --no-tree --quiet --show-types --ignore "$ign" - < "$p" |
-		grep -v "^total:" > "$3/${p##*/}.txt" || true' _ {} "$TREE" "$cpd"
+	perl "$2/scripts/checkpatch.pl" --strict --no-tree --quiet --show-types --ignore "$ign" - < "$p" \
+		> "$3/${p##*/}.txt" 2>&1
+	echo $? > "$3/${p##*/}.rc"' _ {} "$TREE" "$cpd"
 for p in "$out"/*.patch; do
-	res=$(cat "$cpd/${p##*/}.txt")
+	# exit status 1: findings; anything else but 0: checkpatch did not run
+	res=$(grep -v '^total:' "$cpd/${p##*/}.txt" || true)
+	rc=$(cat "$cpd/${p##*/}.rc" 2>/dev/null || echo missing)
+	case "$rc" in 0 | 1) ;; *) res="checkpatch failed (exit status $rc): $res" ;; esac
 	if [ -z "$res" ]; then
 		passed=$((passed + 1))
 	else
@@ -157,6 +187,17 @@ ncommits=$(echo "$commits" | wc -l)
 bld=$sc/build-debug
 mkdir -p "$bld"
 ckmake() { TREE=$sc/linux BUILD=$bld kmake "$@"; }
+# Quick mode: was the last commit's tree built whole, with this config and
+# no warning, by the kernel stage (the last kernel build-kernel.sh linked)?
+last_built=0
+if [ "$quick" = 1 ]; then
+	want="source $(source_id) config $(config_id debug) warnings 0"
+	if [ "$(cat "$WORK/build-debug/.p2p-built" 2>/dev/null)" = "$want" ]; then
+		last_built=1
+	else
+		say "the debug kernel of this tree was not built (or warned): the last commit builds whole"
+	fi
+fi
 build_lock
 k=0
 for c in $commits; do
@@ -170,9 +211,11 @@ for c in $commits; do
 		ckmake olddefconfig >/dev/null
 	fi
 	targets=()
-	if [ "$k" -eq "$ncommits" ] && [ "$quick" != 1 ]; then
+	if [ "$quick" != 1 ] || { [ "$k" -eq "$ncommits" ] && [ "$last_built" = 0 ]; }; then
 		what="whole kernel"
 		targets=(bzImage)
+	elif [ "$k" -eq "$ncommits" ]; then
+		what="the kernel stage's whole kernel"
 	else
 		mapfile -t targets < <(commit_targets "$sc/linux" "$c")
 		what=${targets[*]:-nothing to build}
@@ -191,8 +234,8 @@ for c in $commits; do
 			grep -E 'error|Error' "$sc/build-$k.log" | head -20 | sed 's/^/[rig]   /' >&2
 			die "commit $k/$ncommits does not build: $subj (log: ${sc#"$ROOT"/}/build-$k.log)"
 		fi
-		if grep -q 'warning:' "$sc/build-$k.log"; then
-			grep 'warning:' "$sc/build-$k.log" | head -10 | sed 's/^/[rig]   /' >&2
+		if grep -qi 'warning:' "$sc/build-$k.log"; then
+			grep -i 'warning:' "$sc/build-$k.log" | head -10 | sed 's/^/[rig]   /' >&2
 			die "commit $k/$ncommits builds with warnings: $subj (log: ${sc#"$ROOT"/}/build-$k.log)"
 		fi
 	fi
@@ -201,11 +244,11 @@ for c in $commits; do
 done
 exec 9>&-
 if [ "$quick" = 1 ]; then
-	# The last commit is the tree make tree prepares, which make check's
-	# kernel stage builds whole.
+	# series.sh showed that the series ends in base + patches/ + overlay
+	# (the source id above) and that out/ gives that tree; git am did too.
 	[ "$(git -C "$sc/linux" rev-parse 'HEAD^{tree}')" = "$(git -C "$TREE" rev-parse 'refs/p2p/series^{tree}')" ] ||
-		die "the last commit of out/ is not the tree of make tree"
-	note "$(base_version): git am of out/ and every commit builds its objects ($ncommits commits, $(elapsed "$t0")); the last is the tree make check builds whole"
+		die "git am of out/ does not give the tree of the series"
+	note "$(base_version): git am of out/ and every commit builds its objects ($ncommits commits, $(elapsed "$t0")); the last: $([ "$last_built" = 1 ] && echo "the kernel stage's whole kernel of the same source and config" || echo "whole kernel")"
 else
 	note "$(base_version): git am of out/ and every commit builds ($ncommits commits, $(elapsed "$t0"))"
 fi
@@ -224,21 +267,22 @@ for v in $bases; do
 	# same tree), so that tree is built, whole, with the fast config.
 	[ "$(git -C "$bw/series-am" rev-parse 'HEAD^{tree}')" = "$(git -C "$bw/linux" rev-parse 'refs/p2p/series^{tree}')" ] ||
 		die "$v: git am of out/$v/ does not give the series tree"
-	targets="" what="the whole kernel"
+	otargets="" what="the whole kernel"
 	if [ "$quick" = 1 ]; then
-		targets=$(for c in $(git -C "$bw/series-am" rev-list base..HEAD); do
-			commit_targets "$bw/series-am" "$c"
+		otargets=$(for c in $(git -C "$bw/series-am" rev-list base..HEAD); do
+			commit_targets "$bw/series-am" "$c" 0
 		done | sort -u | tr '\n' ' ')
-		what="every object of the series ($(wc -w <<<"$targets") targets)"
+		what="every object of the series ($(wc -w <<<"$otargets") targets)"
 	fi
 	variants=$(ls "$ROOT/series/base/$v" 2>/dev/null | tr '\n' ' ' || true)
-	if ! P2P_WORK=$bw BASE_TARBALL=$tarball FLAVOR=fast P2P_BUILD_TARGETS=$targets \
-		"$ROOT/scripts/build-kernel.sh" > "$bw/build.log" 2>&1; then
+	# shellcheck disable=SC2086 # a list of targets
+	if ! P2P_WORK=$bw BASE_TARBALL=$tarball FLAVOR=fast \
+		"$ROOT/scripts/build-kernel.sh" $otargets > "$bw/build.log" 2>&1; then
 		tail -20 "$bw/build.log" | sed 's/^/[rig]   /' >&2
 		die "$v: the series does not build (log: ${bw#"$ROOT"/}/build.log)"
 	fi
-	if grep -q 'warning:' "$bw/build.log"; then
-		grep 'warning:' "$bw/build.log" | head -10 | sed 's/^/[rig]   /' >&2
+	if grep -qi 'warning:' "$bw/build.log"; then
+		grep -i 'warning:' "$bw/build.log" | head -10 | sed 's/^/[rig]   /' >&2
 		die "$v: the series builds with warnings (log: ${bw#"$ROOT"/}/build.log)"
 	fi
 	passed=$((passed + 1))

@@ -112,9 +112,12 @@ EXPORT_SYMBOL_NS_GPL(dma_buf_phys_register, DMA_BUF);
  */
 void dma_buf_phys_unregister(struct dma_buf_phys_exporter *exp)
 {
+	/*
+	 * importer_ops stays set: it is the marker of the attachments that
+	 * are still being torn down, and the ops are static.
+	 */
 	mutex_lock(&dma_buf_phys_lock);
 	list_del_init(&exp->node);
-	exp->importer_ops = NULL;
 	mutex_unlock(&dma_buf_phys_lock);
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_phys_unregister, DMA_BUF);
@@ -153,7 +156,10 @@ int dma_buf_phys_attach(struct dma_buf *dmabuf, struct device *dev,
 	const struct dma_buf_phys_exporter *exp;
 	struct dma_buf_attachment *attach;
 
-	if (WARN_ON(!dmabuf || !dev || !pa || !move_notify))
+	if (WARN_ON(!pa))
+		return -EINVAL;
+	pa->attach = NULL;
+	if (WARN_ON(!dmabuf || !dev || !move_notify))
 		return -EINVAL;
 
 	mutex_lock(&dma_buf_phys_lock);
@@ -162,7 +168,6 @@ int dma_buf_phys_attach(struct dma_buf *dmabuf, struct device *dev,
 	if (!exp)
 		return -EOPNOTSUPP;
 
-	pa->attach = NULL;
 	pa->move_notify = move_notify;
 	pa->exp = exp;
 	attach = dma_buf_dynamic_attach(dmabuf, dev, &dma_buf_phys_importer_ops,
@@ -202,9 +207,9 @@ static bool dma_buf_phys_valid(const struct dma_buf *dmabuf,
  * Context: reservation lock of @attach->dmabuf held; the exporter allocates
  * with GFP_KERNEL.
  * Return: the number of ranges (at least one), -ENODEV while the exporter
- * has revoked access, -ENOMEM, or -EINVAL if @attach is not a physical
- * address attachment or the exporter broke the rules of
- * &dma_buf_phys_ops.map_phys.
+ * has revoked access, -ENOMEM, -EINVAL if @attach is not a physical address
+ * attachment, or -EIO if the exporter broke the rules of
+ * &dma_buf_phys_ops.map_phys (a bug of the exporter, not of the caller).
  */
 int dma_buf_phys_map(struct dma_buf_attachment *attach,
 		     struct phys_vec **phys)
@@ -220,11 +225,14 @@ int dma_buf_phys_map(struct dma_buf_attachment *attach,
 	pa = dma_buf_phys_attachment(attach);
 
 	nr = pa->exp->phys_ops->map_phys(attach, &p);
-	if (nr < 0)
+	if (nr < 0) {
+		/* an exporter that failed must not have set it; be safe */
+		kvfree(p);
 		return nr;
+	}
 	if (WARN_ON_ONCE(!nr || !p || !dma_buf_phys_valid(attach->dmabuf, p, nr))) {
 		kvfree(p);
-		return -EINVAL;
+		return -EIO;
 	}
 	*phys = p;
 	return nr;
