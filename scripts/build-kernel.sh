@@ -30,7 +30,7 @@ stock)
 		git -C "$WORK/linux" worktree add -q --detach "$TREE" base
 	fi
 	git -C "$TREE" checkout -q --detach -f base
-	grep -vE 'CONFIG_VFIO_PCI_DMABUF|CONFIG_VFIO_CONTAINER|CONFIG_VFIO_IOMMU_TYPE1' \
+	grep -vE 'CONFIG_VFIO_PCI_DMABUF|CONFIG_TEST_P2P_IMPORTER|CONFIG_VFIO_CONTAINER|CONFIG_VFIO_IOMMU_TYPE1' \
 		"$ROOT/configs/base.config" > "$BUILD/stock.config"
 	frags=("$BUILD/stock.config" "$ROOT/configs/compat.config")
 	;;
