@@ -28,16 +28,10 @@ say "base $(base_version): kernel and selftests built in $(($(date +%s) - t0)) s
 p2p_suites "$BUILD/kselftest"
 rc=0
 if [ "${P2P_BASE_MOCK:-0}" = 1 ]; then
-	ks=$BUILD/kselftest
-	P2P_QUIET=1 "$ROOT/scripts/vm.sh" --profile novtd --name "mock-$v" --timeout 1800 \
-		--script "$ROOT/scripts/guest/suite-mock.sh" --files "$ks/iommu/iommufd $ks/iommu/iommufd_fail_nth $mock" \
-		--known-skips "$ROOT/scripts/guest/iommu-known-skips" --results "$results/vm-mock.json" \
-		--append "hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=256" || rc=1
+	P2P_QUIET=1 vm_mock "mock-$v" "$results/vm-mock.json" "$BUILD/kselftest" || rc=1
 fi
 # shellcheck disable=SC2154 # set by p2p_suites
-P2P_QUIET=1 "$ROOT/scripts/vm.sh" --profile vtd --name "devices-$v" --timeout 2400 \
-	--script "$ROOT/scripts/guest/suite-devices.sh" --files "$devices" \
-	--results "$results/vm-devices.json" || rc=1
+P2P_QUIET=1 vm_devices vtd "devices-$v" "$results/vm-devices.json" "$devices" || rc=1
 say "base $(base_version), flavor $FLAVOR, in $(($(date +%s) - t0)) s"
 python3 "$ROOT/scripts/summary.py" "$results" || rc=1
 exit "$rc"

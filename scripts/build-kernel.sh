@@ -39,7 +39,7 @@ esac
 say "flavor $FLAVOR: $BUILD"
 
 # Regenerate .config only when a fragment changed.
-kconfig_apply "$(cat "${frags[@]}" | sha256sum | cut -c1-16)" "${frags[@]}"
+kconfig_apply "$(config_id "${frags[@]}")" "${frags[@]}"
 
 build_lock
 t0=$(date +%s)

@@ -7,10 +7,5 @@ set -euo pipefail
 [ -d "$BUILD/usr/include/linux" ] || die "no kernel headers in $BUILD/usr/include: run 'make kernel' first"
 out=$BUILD/kselftest
 rm -rf "$out"
-for t in iommu p2p; do
-	mkdir -p "$out/$t"
-	make -C "$TREE/tools/testing/selftests/$t" -s -j"$JOBS" OUTPUT="$out/$t" \
-		KHDR_INCLUDES="-isystem $BUILD/usr/include -include $TREE/tools/testing/selftests/p2p/compat.h" \
-		LDFLAGS=-static CC=gcc
-done
+for t in iommu p2p; do build_selftest "$TREE" "$BUILD" "$t" "$out/$t"; done
 say "selftests built in $out"

@@ -135,11 +135,35 @@ source_id() {
 	} | sha256sum | cut -c1-16
 }
 
-# config_id FLAVOR: the id kconfig_apply gives the config of FLAVOR (debug
-# or fast), from its fragments.
+# config_id FRAGMENT...: the id kconfig_apply is given for a config of
+# these fragments.
 config_id() {
-	case "$1" in
-	debug) cat "$ROOT/configs/base.config" "$ROOT/configs/debug.config" ;;
-	*) cat "$ROOT/configs/base.config" ;;
-	esac | sha256sum | cut -c1-16
+	cat "$@" | sha256sum | cut -c1-16
+}
+
+# build_selftest TREE BUILD NAME OUT: tools/testing/selftests/NAME of TREE
+# as static binaries in OUT, against the kernel headers of BUILD.
+build_selftest() {
+	rm -rf "$4"
+	mkdir -p "$4"
+	make -C "$1/tools/testing/selftests/$3" -s -j"$JOBS" OUTPUT="$4" \
+		KHDR_INCLUDES="-isystem $2/usr/include -include $1/tools/testing/selftests/p2p/compat.h" \
+		LDFLAGS=-static CC=gcc
+}
+
+# vm_mock NAME RESULTS KSELFTEST_DIR: the base iommufd selftests and the
+# mock p2p suites ($mock of p2p_suites) in the VM without a vIOMMU.
+vm_mock() {
+	# shellcheck disable=SC2154 # set by p2p_suites
+	"$ROOT/scripts/vm.sh" --profile novtd --name "$1" --timeout 1800 \
+		--script "$ROOT/scripts/guest/suite-mock.sh" --files "$3/iommu/iommufd $3/iommu/iommufd_fail_nth $mock" \
+		--known-skips "$ROOT/scripts/guest/iommu-known-skips" --results "$2" \
+		--append "hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=256"
+}
+
+# vm_devices PROFILE NAME RESULTS FILES: device suites in a VM with the
+# rig's devices under the IOMMU of PROFILE.
+vm_devices() {
+	"$ROOT/scripts/vm.sh" --profile "$1" --name "$2" --timeout 2400 \
+		--script "$ROOT/scripts/guest/suite-devices.sh" --files "$4" --results "$3"
 }

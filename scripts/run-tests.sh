@@ -27,16 +27,14 @@ cat "$results/rig-selftest.txt"
 if step kernel "$ROOT/scripts/build-kernel.sh" && step selftests-build "$ROOT/scripts/build-tests.sh"; then
 	ks=$BUILD/kselftest
 	p2p_suites "$ks"
-	P2P_QUIET=1 step vm-mock "$ROOT/scripts/vm.sh" --profile novtd --name mock --timeout 1800 \
-		--script "$ROOT/scripts/guest/suite-mock.sh" --files "$ks/iommu/iommufd $ks/iommu/iommufd_fail_nth $mock" \
-		--known-skips "$ROOT/scripts/guest/iommu-known-skips" --results "$results/vm-mock.json" \
-		--append "hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=256"
+	P2P_QUIET=1 step vm-mock vm_mock mock "$results/vm-mock.json" "$ks"
 	# The device suites under each IOMMU model: VT-d, AMD-Vi, virtio-iommu.
 	# Under VT-d all of them; under the other two the suites whose outcome
 	# depends on the IOMMU driver's page tables and invalidations (IOAS
 	# DMA into memfds and BARs, type1, the compat container), to keep make
 	# check within its time. make models runs every suite under every model.
 	models_subset=""
+	# shellcheck disable=SC2154 # set by p2p_suites
 	for f in $devices; do
 		case "${f##*/}" in
 		rig_smoke | map_file_e2e | map_file_dmabuf_e2e | compat_bar_va)
@@ -49,9 +47,7 @@ if step kernel "$ROOT/scripts/build-kernel.sh" && step selftests-build "$ROOT/sc
 			stage=vm-devices-$model name=devices-$model
 			[ "${P2P_MODELS_FULL:-0}" = 1 ] || files=$models_subset
 		fi
-		P2P_QUIET=1 step "$stage" "$ROOT/scripts/vm.sh" --profile "$model" --name "$name" \
-			--timeout 2400 --script "$ROOT/scripts/guest/suite-devices.sh" --files "$files" \
-			--results "$results/$stage.json"
+		P2P_QUIET=1 step "$stage" vm_devices "$model" "$name" "$results/$stage.json" "$files"
 	done
 	# iommufd's type1 compatible container instead of the type1 driver
 	# (FLAVOR=compat): VFIO_IOMMU_MAP_DMA of a BAR address, as QEMU 7.2 does

@@ -63,23 +63,14 @@ ammed_tree() {
 
 quick=${P2P_SERIES_QUICK:-0}
 
-# build_selftests TREE BUILD: tools/testing/selftests/p2p of TREE against
-# the headers of BUILD, as scripts/build-tests.sh builds them.
-build_selftests() {
-	rm -rf "$2/kselftest-p2p"
-	mkdir -p "$2/kselftest-p2p"
-	make -C "$1/tools/testing/selftests/p2p" -s -j"$JOBS" OUTPUT="$2/kselftest-p2p" \
-		KHDR_INCLUDES="-isystem $2/usr/include -include $1/tools/testing/selftests/p2p/compat.h" \
-		LDFLAGS=-static CC=gcc
-}
-
-# commit_targets TREE COMMIT [HEADERS]: the kbuild targets that build what
-# COMMIT touches: the object of each .c file, the directory of each
+# commit_targets TREE HEADERS FILE...: the kbuild targets that build the
+# FILEs a commit touches: the object of each .c file, the directory of each
 # Makefile, the directories of the users of each header (HEADERS=0: not).  Documentation and tools are
 # not kernel builds (the selftests are built apart).
 commit_targets() {
-	local tree=$1 c=$2 headers=${3:-1} f d
-	for f in $(git -C "$tree" show --format= --name-only "$c"); do
+	local tree=$1 headers=$2 f d
+	shift 2
+	for f in "$@"; do
 		case "$f" in
 		tools/* | Documentation/*) ;;
 		*.h) [ "$headers" = 0 ] || header_dirs "$tree" "$f" ;;
@@ -106,7 +97,7 @@ commit_targets() {
 # includes it), among those the kernel stage's build (work/build-debug)
 # descended into, i.e. those the config builds.
 header_dirs() {
-	local tree=$1 h=$2 name f
+	local tree=$1 h=$2 name f u
 	{
 		case "$h" in
 		include/* | arch/*/include/*)
@@ -114,8 +105,9 @@ header_dirs() {
 			git -C "$tree" grep -lF "#include <${name#uapi/}>" || true
 			;;
 		*)
-			users "$tree" "$h"
-			for f in $(users "$tree" "$h" | grep '\.h$'); do users "$tree" "$f"; done
+			u=$(users "$tree" "$h")
+			printf '%s\n' "$u"
+			for f in $(grep '\.h$' <<<"$u"); do users "$tree" "$f"; done
 			;;
 		esac
 	} | grep '\.c$' | sort -u | while read -r f; do
@@ -191,7 +183,7 @@ ckmake() { TREE=$sc/linux BUILD=$bld kmake "$@"; }
 # no warning, by the kernel stage (the last kernel build-kernel.sh linked)?
 last_built=0
 if [ "$quick" = 1 ]; then
-	want="source $(source_id) config $(config_id debug) warnings 0"
+	want="source $(source_id) config $(config_id "$ROOT/configs/base.config" "$ROOT/configs/debug.config") warnings 0"
 	if [ "$(cat "$WORK/build-debug/.p2p-built" 2>/dev/null)" = "$want" ]; then
 		last_built=1
 	else
@@ -204,9 +196,10 @@ for c in $commits; do
 	k=$((k + 1))
 	subj=$(git -C "$sc/linux" log -1 --format=%s "$c")
 	git -C "$sc/linux" checkout -q --detach "$c"
+	mapfile -t files < <(git -C "$sc/linux" show --format= --name-only "$c")
 	# The config of the end of the series; options this commit does not
 	# know yet drop out in olddefconfig, redone where Kconfig changes.
-	if [ "$k" -eq 1 ] || git -C "$sc/linux" show --format= --name-only "$c" | grep -q 'Kconfig'; then
+	if [ "$k" -eq 1 ] || printf '%s\n' "${files[@]}" | grep -q 'Kconfig'; then
 		cp "$cfg" "$bld/.config"
 		ckmake olddefconfig >/dev/null
 	fi
@@ -217,19 +210,19 @@ for c in $commits; do
 	elif [ "$k" -eq "$ncommits" ]; then
 		what="the kernel stage's whole kernel"
 	else
-		mapfile -t targets < <(commit_targets "$sc/linux" "$c")
+		mapfile -t targets < <(commit_targets "$sc/linux" 1 "${files[@]}")
 		what=${targets[*]:-nothing to build}
 	fi
 	# The selftests of a commit that touches them, against its headers.
 	st=0
-	if git -C "$sc/linux" show --format= --name-only "$c" | grep -q '^tools/testing/selftests/p2p/'; then
+	if printf '%s\n' "${files[@]}" | grep -q '^tools/testing/selftests/p2p/'; then
 		st=1
 		targets+=(headers)
 		what=$(echo "${what/nothing to build/} selftests/p2p" | sed 's/^ //')
 	fi
 	t1=$(date +%s)
 	if [ "${#targets[@]}" -gt 0 ]; then
-		if ! { ckmake "${targets[@]}" && { [ "$st" = 0 ] || build_selftests "$sc/linux" "$bld"; }; } \
+		if ! { ckmake "${targets[@]}" && { [ "$st" = 0 ] || build_selftest "$sc/linux" "$bld" p2p "$bld/kselftest-p2p"; }; } \
 			> "$sc/build-$k.log" 2>&1; then
 			grep -E 'error|Error' "$sc/build-$k.log" | head -20 | sed 's/^/[rig]   /' >&2
 			die "commit $k/$ncommits does not build: $subj (log: ${sc#"$ROOT"/}/build-$k.log)"
@@ -270,7 +263,8 @@ for v in $bases; do
 	otargets="" what="the whole kernel"
 	if [ "$quick" = 1 ]; then
 		otargets=$(for c in $(git -C "$bw/series-am" rev-list base..HEAD); do
-			commit_targets "$bw/series-am" "$c" 0
+			mapfile -t files < <(git -C "$bw/series-am" show --format= --name-only "$c")
+			commit_targets "$bw/series-am" 0 "${files[@]}"
 		done | sort -u | tr '\n' ' ')
 		what="every object of the series ($(wc -w <<<"$otargets") targets)"
 	fi
